@@ -1,0 +1,68 @@
+"""The toolkit's switchboard: edit a value here, or override it per run with a flag.
+
+Every recipe reads this file, applies its command-line flags on top (each field
+has one: `model_name` -> `--model-name`), validates the result and passes it to
+the library. The library itself never imports this file.
+
+    python recipes/train_image_classifier.py                       # values below
+    python recipes/train_image_classifier.py --model-name custom_cnn --epochs 3
+
+Expected result with these defaults on the embedded synthetic data is given by
+`python recipes/quickstart.py` (see README.md).
+"""
+
+# === Model ===
+# "efficientnet_b0" (pretrained backbone, two-stage fine-tuning) or "custom_cnn"
+# (small CNN trained from scratch).
+model_name = "efficientnet_b0"
+# "imagenet" (downloaded once by Keras into ~/.keras/models/), the path of a
+# weights file (e.g. "/data/efficientnetb0_notop.h5" on an offline machine),
+# or None to start from random weights.
+weights = "imagenet"
+# Frames are resized to image_size x image_size before the model.
+image_size = 224
+# Dropout before the softmax head.
+dropout = 0.2
+
+# === Video ===
+# Frames sampled uniformly in time per video, for extraction and video models.
+frames_per_video = 16
+# How a frame classifier becomes a video classifier: "vote" (pool the frame
+# predictions) or "lstm" (TimeDistributed features + LSTM).
+temporal = "vote"
+# Vote pooling: "majority", "mean" (mean probability) or "confidence"
+# (confidence-weighted mean probability).
+vote_method = "mean"
+# Units of the LSTM layer.
+lstm_units = 64
+
+# === Training ===
+batch_size = 32
+# Stage 1: epochs with the backbone frozen (all epochs for custom_cnn).
+epochs = 10
+# Stage 2 (pretrained backbones only): epochs with the top layers unfrozen.
+fine_tune_epochs = 5
+learning_rate = 1e-3
+fine_tune_learning_rate = 1e-5
+# How many of the backbone's top layers stage 2 unfreezes (BatchNorm stays frozen).
+fine_tune_layers = 20
+# Epochs of the sequence head when training from cached frame features.
+lstm_epochs = 40
+# Training-time augmentation (never applied to evaluation data).
+augment = True
+# Stop when validation loss has not improved for this many epochs.
+early_stopping_patience = 5
+
+# === Splits (always by group: video, performer or source) ===
+validation_fraction = 0.15
+test_fraction = 0.2
+folds = 5
+seed = 42
+
+# === Paths (relative to where you run the recipe) ===
+# Videos laid out as <video_dir>/<class>/<video>.mp4
+video_dir = "data/synthetic"
+# Extracted frames and their manifest.csv
+frames_dir = "data/frames"
+# One folder per training run
+runs_dir = "runs"

@@ -1,0 +1,31 @@
+"""Shared fixtures: a tiny synthetic video dataset rendered once per session."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.data.synthetic import DEFAULT_CLASSES, SyntheticConfig, generate_dataset
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TINY_CONFIG = SyntheticConfig(classes=DEFAULT_CLASSES, videos_per_class=3, num_performers=3,
+                              reps_range=(1, 2), rep_seconds_range=(1.5, 2.5), max_duration_s=4.0,
+                              fps_choices=(10, 12), resolutions=((160, 120), (128, 160)), seed=123)
+
+
+@pytest.fixture(scope="session")
+def synthetic_videos(tmp_path_factory) -> Path:
+    """7 classes x 3 short, small videos with 3 recurring performers."""
+    out = tmp_path_factory.mktemp("synthetic")
+    generate_dataset(out, TINY_CONFIG, num_workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED / "data").is_dir():
+        pytest.skip("../shared is absent")
+    return SHARED

@@ -1,0 +1,84 @@
+import argparse
+import dataclasses
+
+import pytest
+
+from toolkit.config import Config, ConfigError, add_config_flags, config_from_args, load_config_module
+
+VALID = Config(model_name="custom_cnn", weights=None)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("model_name", "resnet9000", "one of ['efficientnet_b0', 'custom_cnn']"),
+    ("weights", "/no/such/weights.h5", "existing weights file"),
+    ("weights", 3, "'imagenet'"),
+    ("image_size", 8, "integer >= 32"),
+    ("image_size", "224", "integer >= 32"),
+    ("dropout", 1.5, "[0.0, 1.0)"),
+    ("frames_per_video", 0, "integer >= 1"),
+    ("temporal", "transformer", "one of ['vote', 'lstm']"),
+    ("vote_method", "median", "one of ['majority', 'mean', 'confidence']"),
+    ("lstm_units", 0, "integer >= 1"),
+    ("batch_size", 0, "integer >= 1"),
+    ("epochs", -1, "integer >= 0"),
+    ("fine_tune_epochs", -2, "integer >= 0"),
+    ("learning_rate", 0.0, "positive number"),
+    ("fine_tune_learning_rate", -1e-5, "positive number"),
+    ("fine_tune_layers", -1, "integer >= 0"),
+    ("lstm_epochs", 1.5, "integer >= 0"),
+    ("augment", "yes", "True or False"),
+    ("early_stopping_patience", -1, "integer >= 0"),
+    ("validation_fraction", 1.2, "[0.0, 1.0)"),
+    ("test_fraction", -0.1, "[0.0, 1.0)"),
+    ("folds", 1, "integer >= 2"),
+    ("seed", -3, "integer >= 0"),
+    ("video_dir", "", "a folder path"),
+    ("frames_dir", None, "a folder path"),
+    ("runs_dir", "", "a folder path"),
+])
+def test_every_invalid_field_is_named_with_value_and_allowed(field, value, expected):
+    with pytest.raises(ConfigError) as info:
+        dataclasses.replace(VALID, **{field: value}).validate()
+    message = str(info.value)
+    assert f"'{field}'" in message
+    assert repr(value) in message
+    assert expected in message
+
+
+def test_fractions_must_leave_training_data():
+    with pytest.raises(ConfigError, match="validation_fraction=0.5, test_fraction=0.5"):
+        dataclasses.replace(VALID, validation_fraction=0.5, test_fraction=0.5).validate()
+
+
+def test_missing_data_folder_is_reported(tmp_path):
+    config = dataclasses.replace(VALID, video_dir=str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="'video_dir'.*existing folder"):
+        config.validate(existing_paths=("video_dir",))
+    config = dataclasses.replace(VALID, video_dir=str(tmp_path))
+    assert config.validate(existing_paths=("video_dir",)) is config
+
+
+def test_project_config_module_is_valid():
+    config = load_config_module()
+    assert config.validate() == config
+
+
+def test_config_module_unknown_field_is_a_typo_error(tmp_path):
+    path = tmp_path / "config.py"
+    path.write_text("model_nmae = 'custom_cnn'\n")
+    with pytest.raises(ConfigError, match="model_nmae"):
+        load_config_module(path)
+
+
+def test_flags_override_module_and_are_validated(tmp_path):
+    path = tmp_path / "config.py"
+    path.write_text("model_name = 'efficientnet_b0'\nepochs = 3\nweights = 'imagenet'\n")
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser)
+    config = config_from_args(parser.parse_args(
+        ["--config", str(path), "--model-name", "custom_cnn", "--weights", "none", "--augment", "false"]))
+    assert (config.model_name, config.weights, config.epochs, config.augment) == ("custom_cnn", None, 3, False)
+    with pytest.raises(ConfigError, match="epochs=-4"):
+        config_from_args(parser.parse_args(["--config", str(path), "--epochs", "-4"]))
+    with pytest.raises(ConfigError, match="model_name='vgg'"):
+        config_from_args(parser.parse_args(["--config", str(path), "--model-name", "vgg"]))

@@ -1,0 +1,219 @@
+"""The typed configuration every recipe passes into the library.
+
+The user's switchboard is the plain module `config.py` at the project root.
+The library never imports it: a recipe loads it with `load_config_module`,
+applies command-line overrides (`add_config_flags` gives every field a flag),
+and validates the result before any work starts::
+
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser)
+    config = config_from_args(parser.parse_args())
+
+Invalid values raise `ConfigError` naming the field, the value received and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import os
+import types
+from pathlib import Path
+from typing import Any, Iterable
+
+from toolkit.models.registry import FRAME_MODEL_NAMES
+
+TEMPORAL_AGGREGATORS = ("vote", "lstm")
+VOTE_METHODS = ("majority", "mean", "confidence")
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config.py"
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names field and value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every switch of the toolkit. See `config.py` for what each one does."""
+
+    # === Model ===
+    model_name: str = "efficientnet_b0"
+    weights: str | None = "imagenet"
+    image_size: int = 224
+    dropout: float = 0.2
+    # === Video ===
+    frames_per_video: int = 16
+    temporal: str = "vote"
+    vote_method: str = "mean"
+    lstm_units: int = 64
+    # === Training ===
+    batch_size: int = 32
+    epochs: int = 10
+    fine_tune_epochs: int = 5
+    learning_rate: float = 1e-3
+    fine_tune_learning_rate: float = 1e-5
+    fine_tune_layers: int = 20
+    lstm_epochs: int = 40
+    augment: bool = True
+    early_stopping_patience: int = 5
+    # === Splits ===
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.2
+    folds: int = 5
+    seed: int = 42
+    # === Paths ===
+    video_dir: str = "data/synthetic"
+    frames_dir: str = "data/frames"
+    runs_dir: str = "runs"
+
+    def replace(self, **changes: Any) -> "Config":
+        """A validated copy with `changes` applied."""
+        return dataclasses.replace(self, **changes).validate()
+
+    def validate(self, existing_paths: Iterable[str] = ()) -> "Config":
+        """Checks every field; returns self so calls can be chained.
+
+        Args:
+            existing_paths: names of path fields that must already exist
+                (for example `("video_dir",)` before extracting frames).
+
+        Raises:
+            ConfigError: naming the field, the value received and what is allowed.
+        """
+        def fail(name: str, expected: str) -> None:
+            raise ConfigError(f"Invalid config field '{name}'. Received: {name}={getattr(self, name)!r}; "
+                              f"expected {expected}.")
+
+        def choice(name: str, options: Iterable[str]) -> None:
+            if getattr(self, name) not in options:
+                fail(name, f"one of {list(options)}")
+
+        def integer(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                fail(name, f"an integer >= {low}")
+
+        def fraction(name: str, low: float, high: float) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
+                fail(name, f"a number in [{low}, {high})")
+
+        def positive(name: str) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                fail(name, "a positive number")
+
+        choice("model_name", FRAME_MODEL_NAMES)
+        if self.weights is not None:
+            if not isinstance(self.weights, str):
+                fail("weights", "'imagenet', a path to a weights file, or None")
+            if self.weights != "imagenet" and not Path(self.weights).is_file():
+                fail("weights", "'imagenet', None, or the path of an existing weights file "
+                                "(the file was not found)")
+        integer("image_size", 32)
+        fraction("dropout", 0.0, 1.0)
+        integer("frames_per_video", 1)
+        choice("temporal", TEMPORAL_AGGREGATORS)
+        choice("vote_method", VOTE_METHODS)
+        integer("lstm_units", 1)
+        integer("batch_size", 1)
+        integer("epochs", 0)
+        integer("fine_tune_epochs", 0)
+        positive("learning_rate")
+        positive("fine_tune_learning_rate")
+        integer("fine_tune_layers", 0)
+        integer("lstm_epochs", 0)
+        if not isinstance(self.augment, bool):
+            fail("augment", "True or False")
+        integer("early_stopping_patience", 0)
+        fraction("validation_fraction", 0.0, 1.0)
+        fraction("test_fraction", 0.0, 1.0)
+        if self.validation_fraction + self.test_fraction >= 1.0:
+            raise ConfigError(
+                "Invalid config fields 'validation_fraction' and 'test_fraction'. Received: "
+                f"validation_fraction={self.validation_fraction!r}, test_fraction={self.test_fraction!r}; "
+                "expected their sum to be below 1 so that some data is left to train on.")
+        integer("folds", 2)
+        integer("seed", 0)
+        for name in ("video_dir", "frames_dir", "runs_dir"):
+            if not isinstance(getattr(self, name), (str, os.PathLike)) or not str(getattr(self, name)):
+                fail(name, "a folder path")
+        for name in existing_paths:
+            if not Path(getattr(self, name)).is_dir():
+                fail(name, "an existing folder (it was not found; create it, or point the field "
+                           "or its command-line flag at your data)")
+        return self
+
+
+FIELDS = {field.name: field for field in dataclasses.fields(Config)}
+
+
+def load_config_module(path: str | os.PathLike = DEFAULT_CONFIG_PATH) -> Config:
+    """Reads a user's `config.py` (a plain module of assignments) into a `Config`.
+
+    Names in the module that are not config fields are ignored when they start
+    with an underscore or are modules; any other unknown name is an error, as
+    it is most likely a typo.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file not found. Received: config={str(path)!r}; expected the path "
+                          f"of a config.py like the one at the project root.")
+    spec = importlib.util.spec_from_file_location("_user_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    values = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, types.ModuleType) or callable(value):
+            continue
+        if name not in FIELDS:
+            raise ConfigError(f"Unknown config field in {path}. Received: {name}={value!r}; "
+                              f"expected one of {sorted(FIELDS)}.")
+        values[name] = value
+    return Config(**values)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, received {text!r}")
+
+
+def _parse_optional_str(text: str) -> str | None:
+    return None if text.lower() in ("none", "null", "") else text
+
+
+_FLAG_TYPES = {"int": int, "float": float, "bool": _parse_bool, "str": str,
+               "str | None": _parse_optional_str}
+
+
+def add_config_flags(parser: argparse.ArgumentParser, only: Iterable[str] | None = None) -> None:
+    """Adds `--config` and a `--field-name` override flag per config field."""
+    group = parser.add_argument_group("config overrides (default: the value in config.py)")
+    group.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
+                       help="the config module to read (default: %(default)s)")
+    for name, field in FIELDS.items():
+        if only is not None and name not in only:
+            continue
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, default=argparse.SUPPRESS,
+                           type=_FLAG_TYPES[str(field.type)], metavar=name.upper(),
+                           help=f"override config.{name}")
+
+
+def config_from_args(args: argparse.Namespace, existing_paths: Iterable[str] = ()) -> Config:
+    """The config module named by `args.config` with the flags given applied, validated."""
+    config = load_config_module(args.config)
+    # Override flags default to argparse.SUPPRESS, so only flags actually
+    # given are attributes (and "--weights none" can set None).
+    overrides = {name: getattr(args, name) for name in FIELDS if hasattr(args, name)}
+    return dataclasses.replace(config, **overrides).validate(existing_paths)
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """Plain dict for saving beside a run."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,36 @@
+"""A small CNN trained from scratch: four widening conv blocks and global pooling."""
+
+from __future__ import annotations
+
+import keras
+
+from toolkit.models.heads import FEATURES_NAME, attach_classifier_head
+
+FILTERS = (32, 64, 128, 256)
+
+
+def build_custom_cnn_features(filters=FILTERS) -> keras.Model:
+    """Images of any size, uint8 range -> pooled features of size `filters[-1]`."""
+    # === Layers ===
+    inputs = keras.Input(shape=(None, None, 3), name="image")
+    # Preprocessing lives in the model so one [0, 255] pipeline feeds every model.
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    for block, width in enumerate(filters, start=1):
+        # No bias: the following BatchNormalization has its own shift.
+        x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
+        x = keras.layers.BatchNormalization(name=f"block{block}_bn")(x)
+        x = keras.layers.ReLU(name=f"block{block}_relu")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+    outputs = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, outputs, name=FEATURES_NAME)
+
+
+def build_custom_cnn(num_classes: int, image_size: int = 128, weights: str | None = None,
+                     dropout: float = 0.2) -> keras.Model:
+    """The custom CNN classifier. `image_size` is accepted for a uniform factory
+    signature; the network itself takes any input size."""
+    del image_size  # Any size works: the network ends in global pooling.
+    model = attach_classifier_head(build_custom_cnn_features(), num_classes, dropout, name="custom_cnn")
+    if weights is not None:
+        model.load_weights(weights)
+    return model

@@ -1,0 +1,59 @@
+"""EfficientNetB0 from `keras.applications` as a frame classifier."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+
+from toolkit.models.heads import FEATURES_NAME, attach_classifier_head
+
+IMAGENET_WEIGHTS_FILE = "efficientnetb0_notop.h5"
+IMAGENET_WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/" + IMAGENET_WEIGHTS_FILE
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights could not be downloaded or read."""
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras caches downloaded weights (`$KERAS_HOME/models`, default ~/.keras/models)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def build_efficientnet_b0_features(image_size: int = 224, weights: str | None = "imagenet") -> keras.Model:
+    """EfficientNetB0 without top, average-pooled: uint8-range images -> 1280 features.
+
+    Keras' EfficientNet rescales and normalises inside the model, so it takes
+    pixels in [0, 255] like every model here.
+
+    Raises:
+        WeightsUnavailableError: ImageNet weights could not be downloaded, or
+            the weights file could not be read. Never falls back to random
+            weights silently.
+    """
+    try:
+        backbone = keras.applications.EfficientNetB0(
+            include_top=False, weights=weights, input_shape=(image_size, image_size, 3), pooling="avg")
+    except Exception as error:  # Keras raises plain Exception on a failed download.
+        if weights == "imagenet":
+            raise WeightsUnavailableError(
+                f"Could not download EfficientNetB0's ImageNet weights ({type(error).__name__}: {error}). "
+                f"On a machine without internet, either copy {IMAGENET_WEIGHTS_FILE} (from "
+                f"{IMAGENET_WEIGHTS_URL}) into Keras' cache {keras_cache_dir()}, or set "
+                f"weights = '/path/to/{IMAGENET_WEIGHTS_FILE}' in config.py (or --weights PATH), "
+                f"or train from scratch with weights = None (expect lower accuracy).") from error
+        if weights is not None:
+            raise WeightsUnavailableError(
+                f"Could not load EfficientNetB0 weights from {weights!r} ({type(error).__name__}: {error}). "
+                f"Expected Keras' {IMAGENET_WEIGHTS_FILE} (no top) or None.") from error
+        raise
+    return keras.Model(backbone.input, backbone.output, name=FEATURES_NAME)
+
+
+def build_efficientnet_b0(num_classes: int, image_size: int = 224, weights: str | None = "imagenet",
+                          dropout: float = 0.2) -> keras.Model:
+    """EfficientNetB0 backbone, average pooling, dropout and a softmax head."""
+    features = build_efficientnet_b0_features(image_size, weights)
+    return attach_classifier_head(features, num_classes, dropout, name="efficientnet_b0")
