@@ -18,7 +18,10 @@ def build_custom_cnn_features(filters=FILTERS) -> keras.Model:
     for block, width in enumerate(filters, start=1):
         # No bias: the following BatchNormalization has its own shift.
         x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
-        x = keras.layers.BatchNormalization(name=f"block{block}_bn")(x)
+        # Momentum 0.9 instead of Keras' 0.99: trained from scratch for a few
+        # hundred steps, slow moving averages lag the weights and inference
+        # (which uses them) collapses while training accuracy looks fine.
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
         x = keras.layers.ReLU(name=f"block{block}_relu")(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     outputs = keras.layers.GlobalAveragePooling2D(name="pool")(x)

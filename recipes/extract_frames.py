@@ -1,0 +1,54 @@
+"""Extract frames from a folder of class-labelled videos into a frame manifest.
+
+    python recipes/extract_frames.py                          # config.py: video_dir -> frames_dir
+    python recipes/extract_frames.py --videos ../shared/data/workout4 --out data/frames_workout4
+    python recipes/extract_frames.py --videos data/myvids --every-seconds 0.5 --group-pattern "^(.*)_\\d+$"
+
+Input: <videos>/<class>/<video>.(mp4|avi|mov|mkv). Output: <out>/<class>/<video>/frame_XXXXX.jpg,
+<out>/manifest.csv (path, label, video_id, group, frame_index, timestamp_s) and <out>/failed.csv.
+Groups (what a split keeps together) come from --group-csv, --group-pattern, a `group` column of
+<videos>/manifest.csv, or default to one per video. Unreadable videos are skipped and listed; an
+interrupted run resumes where it stopped. About 1 s per 10 short videos on 2 cores.
+"""
+
+import sys
+
+from toolkit.cli import make_parser, quiet_tensorflow
+
+quiet_tensorflow()
+
+from toolkit.config import add_config_flags, config_from_args  # noqa: E402
+from toolkit.data.frames import extract_frames  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = make_parser(__doc__)
+    parser.add_argument("--videos", help="video folder (default: config.video_dir)")
+    parser.add_argument("--out", help="output folder (default: config.frames_dir)")
+    sampling = parser.add_mutually_exclusive_group()
+    sampling.add_argument("--frames", type=int, help="frames per video, uniform in time "
+                                                     "(default: config.frames_per_video)")
+    sampling.add_argument("--every-seconds", type=float, help="one frame every this many seconds instead")
+    parser.add_argument("--size", type=int, default=None, help="resize frames to SIZE x SIZE (default: keep)")
+    parser.add_argument("--group-csv", help="CSV with columns video (or path) and group")
+    parser.add_argument("--group-pattern", help="regex with one capture group applied to file names")
+    parser.add_argument("--workers", type=int, default=2)
+    add_config_flags(parser, only=("video_dir", "frames_dir", "frames_per_video"))
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+    videos = args.videos or config.video_dir
+    out = args.out or config.frames_dir
+    report = extract_frames(videos, out, num_frames=args.frames or config.frames_per_video,
+                            every_seconds=args.every_seconds, size=args.size, group_csv=args.group_csv,
+                            group_pattern=args.group_pattern, workers=args.workers)
+    print(f"{report.frames} frames from {report.extracted} new and {report.resumed} already extracted "
+          f"videos -> {report.manifest}")
+    if report.failed:
+        print(f"{len(report.failed)} unreadable videos skipped (listed in {report.manifest.parent}/failed.csv):")
+        for path, reason in report.failed:
+            print(f"  {path}: {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+import cv2
+import numpy as np
+
+from toolkit.data.images import cluster_near_duplicates, load_image_folder, perceptual_hash
+from toolkit.data.splits import check_no_leakage, grouped_split
+
+
+def _scene(seed, size=128):
+    rng = np.random.default_rng(seed)
+    image = cv2.resize(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), (size, size), interpolation=cv2.INTER_CUBIC)
+    cv2.circle(image, tuple(int(v) for v in rng.integers(20, 100, 2)), 15, (255, 255, 255), -1)
+    return image
+
+
+def _altered(image, seed=0):
+    rng = np.random.default_rng(seed)
+    out = cv2.convertScaleAbs(image, alpha=1.1, beta=8)  # brighter
+    out = cv2.GaussianBlur(out, (3, 3), 0)
+    out = np.clip(out.astype(np.int16) + rng.normal(0, 4, out.shape), 0, 255).astype(np.uint8)
+    h, w = out.shape[:2]
+    return cv2.resize(out[2:h - 2, 3:w - 1], (w, h))  # a slight crop
+
+
+def test_near_duplicates_join_and_different_scenes_stay_apart():
+    scenes = [_scene(s) for s in range(12)]
+    images = scenes + [_altered(s, i) for i, s in enumerate(scenes[:6])]
+    hashes = np.array([perceptual_hash(i) for i in images], dtype=np.uint64)
+    clusters = cluster_near_duplicates(hashes)
+    for i in range(6):
+        assert clusters[i] == clusters[12 + i]
+    assert len(set(clusters[:12])) == 12
+
+
+def test_clustering_over_owners_joins_videos():
+    hashes = np.array([1, 2**63, 3, 0xFF00], dtype=np.uint64)
+    owners = ["va", "va", "vb", "vc"]
+    clusters = cluster_near_duplicates(hashes, max_distance=2, owners=owners)
+    assert clusters[0] == clusters[1] == clusters[2]
+    assert clusters[3] != clusters[0]
+
+
+def test_image_folder_groups_near_duplicates_and_splits_cleanly(tmp_path):
+    for k in range(10):
+        folder = tmp_path / f"class{k % 2}"
+        folder.mkdir(exist_ok=True)
+        scene = _scene(100 + k)
+        cv2.imwrite(str(folder / f"img{k}_a.png"), scene)
+        cv2.imwrite(str(folder / f"img{k}_b.png"), _altered(scene, k))
+    (tmp_path / "class0" / "broken.jpg").write_bytes(b"nope")
+    rows, source = load_image_folder(tmp_path)
+    assert "near-duplicate" in source and "1 unreadable" in source
+    groups = {r["video_id"]: r["group"] for r in rows}
+    for k in range(10):
+        label = f"class{k % 2}"
+        assert groups[f"{label}/img{k}_a"] == groups[f"{label}/img{k}_b"]
+    assert len(set(groups.values())) == 10
+    subsets = grouped_split([r["label"] for r in rows], [r["group"] for r in rows], 0.2, 0.2, seed=0)
+    hashes = np.array([int(r["phash"], 16) for r in rows], dtype=np.uint64)
+    check_no_leakage([r["group"] for r in rows], subsets, hashes=hashes, max_distance=10)
+
+
+def test_image_folder_group_pattern(tmp_path):
+    (tmp_path / "squat").mkdir()
+    for name in ("p1_a.jpg", "p1_b.jpg", "p2_a.jpg"):
+        cv2.imwrite(str(tmp_path / "squat" / name), _scene(hash(name) % 1000))
+    rows, _ = load_image_folder(tmp_path, group_pattern=r"^(p\d+)_")
+    assert sorted(r["group"] for r in rows) == ["p1", "p1", "p2"]

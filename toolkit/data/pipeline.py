@@ -1,0 +1,145 @@
+"""tf.data pipelines from a frame manifest: image batches and clip batches.
+
+Images stay uint8 in [0, 255] all the way: every model rescales inside
+itself, and uint8 batches are a quarter the size of float ones. Padding
+frames of short clips are all zeros, which the clip models read as a mask.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from toolkit.data.augment import AugmentConfig, augment_clip, augment_image, build_augmenter
+from toolkit.data.manifest import rows_by_video
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def class_names_of(rows: Sequence[Mapping]) -> list[str]:
+    """Sorted distinct labels: the class order of every model."""
+    return sorted({r["label"] for r in rows})
+
+
+def class_weights(rows: Sequence[Mapping], class_names: Sequence[str]) -> dict[int, float]:
+    """Balanced class weights `n / (k * n_c)` from the training rows."""
+    counts = np.array([sum(r["label"] == c for r in rows) for c in class_names], dtype=np.float64)
+    present = counts > 0
+    weights = np.zeros_like(counts)
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def decode_and_resize(path: tf.Tensor, image_size: int) -> tf.Tensor:
+    """JPEG/PNG file -> `(image_size, image_size, 3)` uint8 RGB (eager or in tf.data)."""
+    data = tf.io.read_file(path)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    image = tf.image.resize(image, (image_size, image_size), method="area")
+    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    image.set_shape((image_size, image_size, 3))
+    return image
+
+
+def _labels(rows, class_names) -> np.ndarray:
+    index = {c: i for i, c in enumerate(class_names)}
+    unknown = sorted({r["label"] for r in rows} - set(index))
+    if unknown:
+        raise ValueError(f"Labels {unknown} are not among the model's classes {list(class_names)}.")
+    return np.array([index[r["label"]] for r in rows], dtype=np.int32)
+
+
+def make_frame_dataset(rows: Sequence[Mapping], class_names: Sequence[str], image_size: int,
+                       batch_size: int, training: bool = False, augment: AugmentConfig | None = None,
+                       seed: int = 0) -> tf.data.Dataset:
+    """Batches of `(images uint8 (B, S, S, 3), labels int32 (B,))`.
+
+    Args:
+        rows: manifest rows (with `abs_path`, or `path` readable as is).
+        class_names: the label order.
+        image_size: output side in pixels.
+        batch_size: batch size.
+        training: shuffle (and augment if `augment` is given); evaluation data
+            is never shuffled or augmented.
+        augment: augmentation settings, used only when `training`.
+        seed: shuffle seed.
+    """
+    paths = np.array([r.get("abs_path", r["path"]) for r in rows])
+    labels = _labels(rows, class_names)
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    if training:
+        # Shuffle file names before decoding: a buffer of the whole dataset
+        # costs only strings, and gives a full shuffle every epoch.
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda p, y: (decode_and_resize(p, image_size), y), num_parallel_calls=AUTOTUNE)
+    if training and augment is not None:
+        augmenter = build_augmenter(augment)
+
+        def aug(image, label):
+            out = tf.numpy_function(lambda x: augment_image(augmenter, x), [image], tf.uint8, stateful=True)
+            out.set_shape((image_size, image_size, 3))
+            return out, label
+
+        ds = ds.map(aug, num_parallel_calls=AUTOTUNE)
+    # Batch after the per-image work so map calls run in parallel per image.
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def clip_paths(rows: Sequence[Mapping], num_frames: int) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """Per video: `num_frames` frame paths sampled uniformly, padded, and a mask.
+
+    Returns (video_ids, paths (V, T) with padding repeating the last frame,
+    mask (V, T) bool, labels).
+    """
+    videos = rows_by_video(rows)
+    ids, all_paths, masks, labels = [], [], [], []
+    for video_id, frames in videos.items():
+        n = len(frames)
+        if n >= num_frames:
+            picks = ((np.arange(num_frames) + 0.5) * n / num_frames).astype(int)
+        else:
+            picks = np.arange(n)
+        chosen = [frames[i].get("abs_path", frames[i]["path"]) for i in picks]
+        mask = np.zeros(num_frames, dtype=bool)
+        mask[:len(chosen)] = True
+        chosen += [chosen[-1]] * (num_frames - len(chosen))
+        ids.append(video_id)
+        all_paths.append(chosen)
+        masks.append(mask)
+        labels.append(frames[0]["label"])
+    return ids, np.array(all_paths), np.array(masks), labels
+
+
+def make_clip_dataset(rows: Sequence[Mapping], class_names: Sequence[str], num_frames: int,
+                      image_size: int, batch_size: int, training: bool = False,
+                      augment: AugmentConfig | None = None, seed: int = 0) -> tf.data.Dataset:
+    """Batches of `(clips uint8 (B, T, S, S, 3), labels (B,))`, one clip per video.
+
+    Frames a short video lacks are all-zero (the clip models mask them). In
+    training, every frame of a clip receives the same random augmentation.
+    """
+    _, paths, masks, labels = clip_paths(rows, num_frames)
+    y = _labels([{"label": label} for label in labels], class_names)
+    ds = tf.data.Dataset.from_tensor_slices((paths, masks, y))
+    if training:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+
+    def load(p, m, label):
+        frames = tf.map_fn(lambda q: decode_and_resize(q, image_size), p, fn_output_signature=tf.uint8)
+        frames = frames * tf.cast(m, tf.uint8)[:, None, None, None]
+        return frames, m, label
+
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    if training and augment is not None:
+        augmenter = build_augmenter(augment)
+
+        def aug(frames, m, label):
+            out = tf.numpy_function(lambda x: augment_clip(augmenter, x), [frames], tf.uint8, stateful=True)
+            out.set_shape((num_frames, image_size, image_size, 3))
+            # Re-zero padding frames: brightness or dropout must not revive them.
+            return out * tf.cast(m, tf.uint8)[:, None, None, None], m, label
+
+        ds = ds.map(aug, num_parallel_calls=AUTOTUNE)
+    ds = ds.map(lambda frames, m, label: (frames, label))
+    return ds.batch(batch_size).prefetch(AUTOTUNE)

@@ -1,0 +1,224 @@
+"""Leakage-free splits: every group (video, performer, source) lands on one side.
+
+Splits are made on groups before anything else touches the data, stratified
+by label as far as the groups allow (scikit-learn's StratifiedGroupKFold),
+saved beside the run, and checked: `check_no_leakage` fails loudly if a group
+or a video appears on two sides.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+
+SUBSETS = ("train", "validation", "test")
+SPLIT_FILE = "split.csv"
+
+
+class LeakageError(RuntimeError):
+    """A group, video or near-duplicate appears on two sides of a split."""
+
+
+def groups_per_class(labels: Sequence[str], groups: Sequence[str]) -> dict[str, int]:
+    """Number of distinct groups holding each class."""
+    seen: dict[str, set] = {}
+    for label, group in zip(labels, groups):
+        seen.setdefault(label, set()).add(group)
+    return {str(label): len(g) for label, g in sorted(seen.items())}
+
+
+def _check_group_counts(labels, groups, needed: int, what: str) -> None:
+    counts = groups_per_class(labels, groups)
+    single = {k: v for k, v in counts.items() if v < 2}
+    if single:
+        raise ValueError(
+            f"Cannot make a grouped {what}: classes {single} have fewer than 2 groups, so they cannot be "
+            f"on both the training and the evaluation side without leaking. Add videos from other "
+            f"people or sources for these classes, or drop them.")
+    few = {k: v for k, v in counts.items() if v < needed}
+    if few:
+        warnings.warn(f"Grouped {what}: classes {few} (class: groups) have fewer than {needed} groups, so "
+                      f"some subsets or folds will miss them; their scores rest on very few sources.",
+                      stacklevel=3)
+
+
+def _one_fold(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of a held-out part of about `fraction`, by group."""
+    n_splits = max(2, int(round(1.0 / fraction)))
+    n_splits = min(n_splits, len(np.unique(groups)))
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # scikit-learn warns when a class has fewer groups than folds; we warn ourselves.
+        warnings.simplefilter("ignore", UserWarning)
+        _, held_out = next(splitter.split(np.zeros(len(labels)), labels, groups))
+    mask = np.zeros(len(labels), dtype=bool)
+    mask[held_out] = True
+    return mask
+
+
+def grouped_split(labels: Sequence[str], groups: Sequence[str], validation_fraction: float = 0.15,
+                  test_fraction: float = 0.2, seed: int = 42) -> np.ndarray:
+    """Assigns each item to "train", "validation" or "test", keeping groups whole.
+
+    Args:
+        labels, groups: one entry per item (a frame or a video).
+        validation_fraction, test_fraction: approximate shares of items; 0
+            leaves that subset empty.
+        seed: the split is a deterministic function of it.
+
+    Returns:
+        `(N,)` array of subset names.
+    """
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    needed = 1 + (validation_fraction > 0) + (test_fraction > 0)
+    _check_group_counts(labels, groups, needed, "train/validation/test split")
+    subsets = np.full(len(labels), "train", dtype=object)
+    if test_fraction > 0:
+        subsets[_one_fold(labels, groups, test_fraction, seed)] = "test"
+    if validation_fraction > 0:
+        rest = subsets == "train"
+        share = validation_fraction / (1.0 - test_fraction)
+        if len(np.unique(groups[rest])) >= 2:
+            val = _one_fold(labels[rest], groups[rest], share, seed + 1)
+            subsets[np.flatnonzero(rest)[val]] = "validation"
+    check_no_leakage(groups, subsets)
+    return subsets.astype(str)
+
+
+def grouped_kfold(labels: Sequence[str], groups: Sequence[str], folds: int = 5, seed: int = 42,
+                  validation_fraction: float = 0.15) -> list[np.ndarray]:
+    """Stratified group k-fold; each fold's subsets as an array like `grouped_split`'s.
+
+    In fold k the k-th group fold is "test"; a grouped share of the rest is
+    "validation" (for early stopping) and the remainder "train".
+    """
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    if folds > n_groups:
+        raise ValueError(f"Received: folds={folds}; expected at most the number of groups ({n_groups}).")
+    _check_group_counts(labels, groups, folds, f"{folds}-fold cross-validation")
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    result = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        splits = list(splitter.split(np.zeros(len(labels)), labels, groups))
+    for k, (_, test_idx) in enumerate(splits):
+        subsets = np.full(len(labels), "train", dtype=object)
+        subsets[test_idx] = "test"
+        rest = subsets == "train"
+        if validation_fraction > 0 and len(np.unique(groups[rest])) >= 2:
+            val = _one_fold(labels[rest], groups[rest], validation_fraction, seed + 1 + k)
+            subsets[np.flatnonzero(rest)[val]] = "validation"
+        check_no_leakage(groups, subsets)
+        result.append(subsets.astype(str))
+    return result
+
+
+def check_no_leakage(groups: Sequence[str], subsets: Sequence[str], video_ids: Sequence[str] | None = None,
+                     hashes: np.ndarray | None = None, max_distance: int = 0) -> None:
+    """Raises `LeakageError` if any group, video or near-duplicate sits on two sides.
+
+    Args:
+        groups, subsets: one entry per item.
+        video_ids: optional, checked the same way as groups.
+        hashes: optional uint64 perceptual hashes; pairs across subsets within
+            `max_distance` bits are leaks.
+    """
+    subsets = np.asarray(subsets)
+    for name, keys in (("group", groups), ("video", video_ids)):
+        if keys is None:
+            continue
+        sides: dict[str, set] = {}
+        for key, subset in zip(keys, subsets):
+            sides.setdefault(key, set()).add(subset)
+        leaks = {k: sorted(v) for k, v in sides.items() if len(v) > 1}
+        if leaks:
+            example = next(iter(leaks.items()))
+            raise LeakageError(f"Split leaks: {len(leaks)} {name}(s) appear on several sides, e.g. "
+                               f"{name} {example[0]!r} in {example[1]}. Rebuild the split by group.")
+    if hashes is not None:
+        from toolkit.data.images import hamming_distances
+
+        hashes = np.asarray(hashes, dtype=np.uint64)
+        names = sorted(set(subsets))
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                ha, hb = hashes[subsets == a], hashes[subsets == b]
+                if len(ha) and len(hb) and (hamming_distances(ha, hb) <= max_distance).any():
+                    raise LeakageError(f"Split leaks: near-duplicate images (pHash distance <= {max_distance}) "
+                                       f"appear in both {a!r} and {b!r}. Group by near-duplicates first.")
+
+
+def save_split(path: str | os.PathLike, rows: Sequence[Mapping], subsets: Sequence[str]) -> Path:
+    """Saves the split as CSV (video_id, group, label, subset), one row per video."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / SPLIT_FILE
+    per_video = {}
+    for row, subset in zip(rows, subsets):
+        per_video.setdefault(row["video_id"], (row["group"], row["label"], subset))
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["video_id", "group", "label", "subset"])
+        for video_id, (group, label, subset) in sorted(per_video.items()):
+            writer.writerow([video_id, group, label, subset])
+    return path
+
+
+def load_split(path: str | os.PathLike, rows: Sequence[Mapping]) -> np.ndarray:
+    """Subsets for `rows` from a saved split; fails if a video is missing from it."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / SPLIT_FILE
+    with open(path, newline="") as f:
+        table = {r["video_id"]: r["subset"] for r in csv.DictReader(f)}
+    missing = sorted({r["video_id"] for r in rows if r["video_id"] not in table})
+    if missing:
+        raise ValueError(f"Split '{path}' does not cover {len(missing)} videos of the manifest, e.g. "
+                         f"{missing[:3]}. Make a fresh split for this manifest.")
+    subsets = np.array([table[r["video_id"]] for r in rows])
+    check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+    return subsets
+
+
+def split_rows(rows: Sequence[Mapping], subsets: Sequence[str]) -> dict[str, list]:
+    """Rows per subset name."""
+    out = {name: [] for name in SUBSETS}
+    for row, subset in zip(rows, subsets):
+        out.setdefault(subset, []).append(row)
+    return out
+
+
+def _videos(rows: Sequence[Mapping]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    first = {}
+    for row in rows:
+        first.setdefault(row["video_id"], row)
+    ids = list(first)
+    return ids, np.array([first[v]["label"] for v in ids]), np.array([first[v]["group"] for v in ids])
+
+
+def split_manifest(rows: Sequence[Mapping], validation_fraction: float = 0.15, test_fraction: float = 0.2,
+                   seed: int = 42) -> np.ndarray:
+    """`grouped_split` made over videos (so strata count videos, not frames), per row."""
+    ids, labels, groups = _videos(rows)
+    per_video = dict(zip(ids, grouped_split(labels, groups, validation_fraction, test_fraction, seed)))
+    subsets = np.array([per_video[r["video_id"]] for r in rows])
+    check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+    return subsets
+
+
+def kfold_manifest(rows: Sequence[Mapping], folds: int = 5, seed: int = 42,
+                   validation_fraction: float = 0.15) -> list[np.ndarray]:
+    """`grouped_kfold` made over videos, each fold's subsets per row."""
+    ids, labels, groups = _videos(rows)
+    result = []
+    for fold in grouped_kfold(labels, groups, folds, seed, validation_fraction):
+        per_video = dict(zip(ids, fold))
+        result.append(np.array([per_video[r["video_id"]] for r in rows]))
+    return result

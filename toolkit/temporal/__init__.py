@@ -1,0 +1,8 @@
+"""Temporal aggregators: frame classifiers into video classifiers."""
+
+from toolkit.temporal.layers import ApplyMask, FrameMask, FramewiseApply, VotePooling
+from toolkit.temporal.vote import build_vote_classifier
+
+TEMPORAL_HEADS = ("vote", "lstm")
+
+__all__ = ["ApplyMask", "FrameMask", "FramewiseApply", "VotePooling", "build_vote_classifier", "TEMPORAL_HEADS"]

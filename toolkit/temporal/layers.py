@@ -1,0 +1,106 @@
+"""Layers shared by the clip models: framewise application, padding masks, pooling."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+PACKAGE = "workout_toolkit"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FramewiseApply(keras.layers.Wrapper):
+    """Applies a frame model to every frame of `(B, T, ...)` clips.
+
+    This is TimeDistributed implemented the way mmaction2's Recognizer2D does
+    it: time is folded into the batch, `(B, T, H, W, C) -> (B*T, H, W, C)`,
+    so the frame model runs once on one large batch. Keras 3's
+    `TimeDistributed` instead unrolls T copies of the model into the graph.
+    Like any layer call, a frozen (non-trainable) frame model keeps its
+    BatchNormalization in inference mode.
+    """
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build((None, *input_shape[2:]))
+        self.built = True
+
+    def call(self, inputs, training=None):
+        shape = ops.shape(inputs)
+        folded = ops.reshape(inputs, (-1, *inputs.shape[2:]))
+        outputs = self.layer(folded, training=training)
+        return ops.reshape(outputs, (shape[0], shape[1], *outputs.shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        inner = self.layer.compute_output_shape((None, *input_shape[2:]))
+        return (input_shape[0], input_shape[1], *inner[1:])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FrameMask(keras.layers.Layer):
+    """`(B, T, H, W, C)` clips -> `(B, T)` bool: True for real frames.
+
+    Padding frames of short videos are all zeros (see the clip pipeline).
+    """
+
+    def call(self, clips):
+        return ops.any(ops.not_equal(clips, 0), axis=tuple(range(2, len(clips.shape))))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:2])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class VotePooling(keras.layers.Layer):
+    """Pools per-frame class probabilities `(B, T, K)` into one distribution `(B, K)`.
+
+    Methods:
+        "majority": share of frames voting for each class; ties are broken by
+            the mean probability.
+        "mean": mean probability over frames (TSN's average consensus).
+        "confidence": mean weighted by each frame's top probability, so
+            ambiguous frames (a transition, motion blur) count less.
+    Masked (padding) frames never vote.
+    """
+
+    METHODS = ("majority", "mean", "confidence")
+
+    def __init__(self, method: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        if method not in self.METHODS:
+            raise ValueError(f"Unknown vote method. Received: method={method!r}; expected one of {list(self.METHODS)}")
+        self.method = method
+
+    def call(self, probabilities, frame_mask=None):
+        # Named frame_mask, not mask: Keras would treat a `mask` argument as
+        # its implicit masking mechanism.
+        if frame_mask is None:
+            weights = ops.ones(ops.shape(probabilities)[:2], dtype=probabilities.dtype)
+        else:
+            weights = ops.cast(frame_mask, probabilities.dtype)
+        mean = ops.sum(probabilities * weights[..., None], axis=1) / ops.maximum(
+            ops.sum(weights, axis=1, keepdims=True), 1e-9)
+        if self.method == "mean":
+            return mean
+        if self.method == "confidence":
+            weights = weights * ops.max(probabilities, axis=-1)
+            return ops.sum(probabilities * weights[..., None], axis=1) / ops.maximum(
+                ops.sum(weights, axis=1, keepdims=True), 1e-9)
+        votes = ops.one_hot(ops.argmax(probabilities, axis=-1), ops.shape(probabilities)[-1],
+                            dtype=probabilities.dtype)
+        shares = ops.sum(votes * weights[..., None], axis=1) / ops.maximum(
+            ops.sum(weights, axis=1, keepdims=True), 1e-9)
+        # A tiny share of the mean breaks ties without ever overturning a vote.
+        scores = shares + 1e-3 * mean
+        return scores / ops.sum(scores, axis=-1, keepdims=True)
+
+    def get_config(self):
+        return {**super().get_config(), "method": self.method}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ApplyMask(keras.layers.Layer):
+    """Zeroes the features of padding frames: `(B, T, F)` and `(B, T)` -> `(B, T, F)`."""
+
+    def call(self, features, frame_mask):
+        return features * ops.cast(frame_mask, features.dtype)[..., None]
