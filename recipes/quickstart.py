@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     # A fresh start each time: the quick start demonstrates the pipeline, it is not a resumable job.
     shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(run_dir, ignore_errors=True)
-    synthetic = SyntheticConfig(videos_per_class=3 if args.smoke else 10, num_performers=4 if args.smoke else 8,
+    synthetic = SyntheticConfig(videos_per_class=3 if args.smoke else 10, num_performers=4 if args.smoke else 16,
                                 max_duration_s=4.0 if args.smoke else 12.0, seed=0)
     config = Config(model_name="custom_cnn", weights=None, image_size=64 if args.smoke else 96,
                     frames_per_video=16, epochs=1 if args.smoke else 12, batch_size=32, learning_rate=2e-3,

@@ -23,6 +23,7 @@ class AugmentConfig:
     max_scale: float = 0.12
     max_rotate_degrees: float = 10.0
     brightness_contrast: float = 0.5
+    colour_jitter: float = 0.5
     blur: float = 0.15
     coarse_dropout: float = 0.25
 
@@ -36,6 +37,8 @@ def build_augmenter(config: AugmentConfig = AugmentConfig(), seed: int | None = 
                  rotate=(-config.max_rotate_degrees, config.max_rotate_degrees),
                  border_mode=0, p=config.affine),
         A.RandomBrightnessContrast(p=config.brightness_contrast),
+        # Clothes and walls come in every colour; hue must not identify a class.
+        A.HueSaturationValue(hue_shift_limit=25, sat_shift_limit=30, val_shift_limit=0, p=config.colour_jitter),
         A.GaussianBlur(blur_limit=(3, 5), p=config.blur),
         A.CoarseDropout(num_holes_range=(1, 4), hole_height_range=(0.05, 0.15),
                         hole_width_range=(0.05, 0.15), p=config.coarse_dropout),

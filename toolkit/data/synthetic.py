@@ -51,7 +51,7 @@ class Body:
     foot: float = 0.24
     shoulder_width: float = 0.5
     hip_width: float = 0.3
-    limb_thickness: float = 0.15
+    limb_thickness: float = 0.21
 
     @property
     def leg(self) -> float:
@@ -312,11 +312,11 @@ def _scaled(colour: Sequence[int], gain: float) -> tuple[int, int, int]:
 
 
 def _make_background(performer: Performer, size: tuple[int, int], ground_y: int,
-                     rng: np.random.Generator) -> np.ndarray:
+                     rng: np.random.Generator, vary: bool = True) -> np.ndarray:
     width, height = size
     a, b = (np.array(c, dtype=np.float32) for c in performer.background_colors)
     # A per-video shift of the performer's usual colours: same room, other day.
-    shift = rng.uniform(-25, 25, size=3).astype(np.float32)
+    shift = rng.uniform(-25, 25, size=3).astype(np.float32) * float(vary)
     a, b = np.clip(a + shift, 0, 255), np.clip(b + shift, 0, 255)
     if performer.background_kind == "solid":
         image = np.broadcast_to(a, (height, width, 3)).copy()
@@ -324,9 +324,10 @@ def _make_background(performer: Performer, size: tuple[int, int], ground_y: int,
         t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
         image = np.broadcast_to(a * (1 - t) + b * t, (height, width, 3)).copy()
     else:
-        noise = rng.random((max(2, height // 12), max(2, width // 12)), dtype=np.float32)
+        noise = rng.random((max(2, height // 16), max(2, width // 16)), dtype=np.float32)
         noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)[..., None]
-        image = a * (1 - noise) + b * noise
+        # A muted texture (carpet, wallpaper): half-way between the two colours.
+        image = a * (1 - 0.5 * noise) + b * 0.5 * noise
     floor = np.array(performer.floor_color, dtype=np.float32)
     image[ground_y:] = 0.6 * image[ground_y:] + 0.4 * floor
     return np.clip(image, 0, 255).astype(np.uint8)
@@ -430,6 +431,9 @@ class SyntheticConfig:
         max_duration_s: durations are clipped to [1, max_duration_s].
         fps_choices: frame rates drawn per video.
         resolutions: (width, height) pairs drawn per video.
+        vary_scene: draw camera (zoom, offset, rotation, mirroring), lighting
+            and the background's colour shift per video; False films every
+            video of a performer in one fixed scene (for controlled tests).
         image_frames_per_video: JPEG frames per video written in the
             image-dataset form when `generate_dataset` gets an `image_dir`.
         seed: everything is a deterministic function of it.
@@ -443,6 +447,7 @@ class SyntheticConfig:
     max_duration_s: float = 20.0
     fps_choices: tuple[int, ...] = (15, 20, 24, 25, 30)
     resolutions: tuple[tuple[int, int], ...] = ((320, 240), (400, 300), (480, 360), (360, 480), (426, 240))
+    vary_scene: bool = True
     image_frames_per_video: int = 5
     seed: int = 0
 
@@ -509,15 +514,18 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
     # === Camera and scene ===
     width, height = config.resolutions[int(rng.integers(len(config.resolutions)))]
     mirror = bool(rng.integers(2))
-    zoom = float(rng.uniform(0.75, 1.1))
+    zoom = float(rng.uniform(0.85, 1.15))
     angle = math.radians(float(rng.uniform(-6, 6)))
+    offset = float(rng.uniform(-0.1, 0.1))
+    if not config.vary_scene:
+        mirror, zoom, angle, offset = False, 1.0, 0.0, 0.0
     horizontal = exercise.view == "side" and spec.label == "push_up"
     body = performer.body
     extent = body.leg + body.torso + body.neck + 2 * body.head_radius + 0.4
     scale = zoom * (0.8 * width if horizontal else 0.85 * height) / extent
     scale = min(scale, 0.9 * height / 1.6) if horizontal else min(scale, 0.95 * width / 1.4)
     ground_y = int(height * rng.uniform(0.82, 0.93))
-    centre_x = width / 2 + rng.uniform(-0.1, 0.1) * width
+    centre_x = width / 2 + offset * width
     body_centre_x = 0.5 * (body.leg + body.torso + body.neck + 2 * body.head_radius) if horizontal else 0.0
     cos_a, sin_a = math.cos(angle), math.sin(angle)
     pivot = np.array([centre_x, ground_y], dtype=np.float64)
@@ -527,8 +535,10 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
         y = -p[1] * scale
         return pivot + np.array([cos_a * x - sin_a * y, sin_a * x + cos_a * y])
 
-    gain = float(rng.uniform(0.7, 1.2))
-    background = _make_background(performer, (width, height), ground_y, rng)
+    gain = float(rng.uniform(0.7, 1.2)) if config.vary_scene else 1.0
+    if not config.vary_scene:
+        ground_y = int(height * 0.88)
+    background = _make_background(performer, (width, height), ground_y, rng, config.vary_scene)
     background = np.clip(background.astype(np.float32) * gain, 0, 255).astype(np.uint8)
     light = np.array([rng.uniform(-1, 1), -1.0])
     light /= np.linalg.norm(light)

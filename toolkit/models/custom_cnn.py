@@ -24,7 +24,7 @@ def build_custom_cnn_features(filters=FILTERS) -> keras.Model:
         x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
         x = keras.layers.ReLU(name=f"block{block}_relu")(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-    outputs = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = keras.layers.GlobalMaxPooling2D(name="pool")(x)
     return keras.Model(inputs, outputs, name=FEATURES_NAME)
 
 

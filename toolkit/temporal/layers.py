@@ -104,3 +104,22 @@ class ApplyMask(keras.layers.Layer):
 
     def call(self, features, frame_mask):
         return features * ops.cast(frame_mask, features.dtype)[..., None]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FeatureMask(keras.layers.Layer):
+    """`(B, T, F)` features -> `(B, T)` bool: False where a padding frame's features are all zero."""
+
+    def call(self, features):
+        return ops.any(ops.not_equal(features, 0), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:2])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TemporalDelta(keras.layers.Layer):
+    """`(B, T, F)` -> `x[t] - x[t-1]`, with zeros at t = 0."""
+
+    def call(self, x):
+        return ops.concatenate([ops.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], axis=1)

@@ -19,13 +19,16 @@ def unfreeze_top_layers(model: keras.Model, num_layers: int) -> None:
     from small fine-tuning batches and wreck the pretrained features, so
     they stay frozen (and, in Keras 3, run in inference mode) throughout.
     """
-    features = get_feature_extractor(model)
-    features.trainable = True
-    layers = features.layers
+    set_top_layers_trainable(get_feature_extractor(model), num_layers)
+
+
+def set_top_layers_trainable(feature_model: keras.Model, num_layers: int) -> None:
+    """Makes the top `num_layers` layers of a feature model trainable, BatchNormalization excepted."""
+    feature_model.trainable = True
+    layers = feature_model.layers
     cut = max(0, len(layers) - num_layers)
     for index, layer in enumerate(layers):
-        trainable = index >= cut and not isinstance(layer, keras.layers.BatchNormalization)
-        layer.trainable = trainable
+        layer.trainable = index >= cut and not isinstance(layer, keras.layers.BatchNormalization)
 
 
 def count_trainable_weights(model: keras.Model) -> int:

@@ -1,0 +1,120 @@
+"""Train and evaluate a video classifier: vote pooling or TimeDistributed + LSTM over a frame model.
+
+    python recipes/train_video_classifier.py --temporal vote --model-name custom_cnn --weights none
+    python recipes/train_video_classifier.py --temporal lstm --frame-run runs/quickstart
+    python recipes/train_video_classifier.py --temporal lstm --frame-run runs/x --end-to-end --trainable-layers 0
+
+Uses the same grouped split as the frame model (a --frame-run's split.csv, or a fresh one).
+Without --frame-run it first trains the frame classifier (as train_image_classifier.py does).
+--temporal vote: evaluates majority, mean and confidence-weighted votes at video level and saves
+<run>/video_model.keras. --temporal lstm: caches every video's frame features once
+(<frames>/feature_cache/), trains the LSTM head on them in seconds per epoch, evaluates at video
+level, and saves the end-to-end clip model to <run>/lstm/video_model.keras; --end-to-end instead
+trains through the frame extractor on clip batches (backbone frozen, or its top
+--trainable-layers unfrozen; BatchNormalization stays frozen). Runtime: the LSTM head on cached
+features takes seconds; feature extraction costs one forward pass per frame.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from toolkit.cli import make_parser, quiet_tensorflow
+
+quiet_tensorflow()
+
+import keras  # noqa: E402
+
+from toolkit.config import add_config_flags, config_from_args  # noqa: E402
+from toolkit.data.manifest import read_manifest  # noqa: E402
+from toolkit.data.splits import load_split, split_manifest, split_rows  # noqa: E402
+from toolkit.evaluation.evaluate import evaluate_frame_classifier, summarise  # noqa: E402
+from toolkit.evaluation.metrics import format_report, save_report  # noqa: E402
+from toolkit.evaluation.video_eval import evaluate_sequence_head, select_videos  # noqa: E402
+from toolkit.models import get_feature_extractor  # noqa: E402
+from toolkit.temporal.inference import VIDEO_MODEL_FILE  # noqa: E402
+from toolkit.temporal.lstm import FeatureCache, build_lstm_video_classifier  # noqa: E402
+from toolkit.temporal.vote import build_vote_classifier  # noqa: E402
+from toolkit.training.frame_trainer import load_class_names, train_frame_classifier  # noqa: E402
+from toolkit.training.video_trainer import train_lstm_end_to_end, train_sequence_head  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = make_parser(__doc__)
+    parser.add_argument("--frames", help="frame folder with manifest.csv (default: config.frames_dir)")
+    parser.add_argument("--frame-run", help="an existing frame-classifier run to build on")
+    parser.add_argument("--name", help="run folder name for a fresh frame model (default: <model>-video-<time>)")
+    parser.add_argument("--end-to-end", action="store_true", help="train the LSTM through the frame extractor")
+    parser.add_argument("--trainable-layers", type=int, default=0,
+                        help="with --end-to-end: top backbone layers to unfreeze (default 0: frozen)")
+    add_config_flags(parser)
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+    frames = Path(args.frames or config.frames_dir)
+    rows = read_manifest(frames)
+
+    if args.frame_run:
+        run_dir = Path(args.frame_run)
+        class_names = load_class_names(run_dir)
+        subsets = load_split(run_dir / "split.csv", rows)
+        frame_model = keras.models.load_model(run_dir / "model.keras")
+    else:
+        run_dir = Path(config.runs_dir) / (args.name or f"{config.model_name}-video-{time.strftime('%Y%m%d-%H%M%S')}")
+        subsets = split_manifest(rows, config.validation_fraction, config.test_fraction, config.seed)
+        class_names = sorted({r["label"] for r in rows})
+        frame_model = train_frame_classifier(config, rows, subsets, run_dir, class_names)
+    parts = split_rows(rows, subsets)
+    run_config = json.loads((run_dir / "config.json").read_text())
+    image_size = int(run_config["image_size"])
+
+    if config.temporal == "vote":
+        reports = evaluate_frame_classifier(frame_model, parts["test"], class_names, image_size,
+                                            config.batch_size, seed=config.seed, out_dir=run_dir)
+        print(summarise(reports))
+        video_model = build_vote_classifier(frame_model, config.frames_per_video, image_size, config.vote_method)
+        video_model.save(run_dir / VIDEO_MODEL_FILE)
+        print(f"Vote classifier ({config.vote_method}) saved to {run_dir / VIDEO_MODEL_FILE}")
+        return 0
+
+    lstm_dir = run_dir / "lstm"
+    lstm_dir.mkdir(parents=True, exist_ok=True)
+    features = get_feature_extractor(frame_model)
+    ids = {name: sorted({r["video_id"] for r in part}) for name, part in parts.items()}
+    group_of = {r["video_id"]: r["group"] for r in rows}
+    if args.end_to_end:
+        model = train_lstm_end_to_end(features, parts["train"], parts["validation"], class_names,
+                                      config.frames_per_video, image_size, config.lstm_units, config.epochs,
+                                      config.learning_rate, args.trainable_layers, batch_size=4,
+                                      augment=config.augment, patience=config.early_stopping_patience,
+                                      seed=config.seed)
+        head = model.get_layer("sequence_head")
+        features.trainable = False
+    else:
+        start = time.perf_counter()
+        cache = FeatureCache(frames / "feature_cache").get(features, rows, class_names, config.frames_per_video,
+                                                           image_size)
+        print(f"features of {len(cache['video_ids'])} videos ({cache['computed']} computed, the rest cached) "
+              f"in {time.perf_counter() - start:.1f} s -> {cache['cache_file']}")
+        start = time.perf_counter()
+        head = train_sequence_head(select_videos(cache, ids["train"]),
+                                   select_videos(cache, ids["validation"]) if ids["validation"] else None,
+                                   len(class_names), config.lstm_units, config.lstm_epochs,
+                                   seed=config.seed, log_dir=lstm_dir, verbose=2)
+        print(f"LSTM head trained in {time.perf_counter() - start:.1f} s")
+        model = build_lstm_video_classifier(features, head, config.frames_per_video, image_size)
+    model.save(lstm_dir / VIDEO_MODEL_FILE)
+    if ids["test"]:
+        cache = FeatureCache(frames / "feature_cache").get(features, parts["test"], class_names,
+                                                           config.frames_per_video, image_size)
+        test = select_videos(cache, ids["test"])
+        report = evaluate_sequence_head(head, test, class_names, [group_of[v] for v in test["video_ids"]],
+                                        config.seed)
+        save_report(report, lstm_dir, "test_video_lstm", "test set (videos, LSTM)")
+        print(format_report(report, "test video lstm"))
+    print(f"LSTM video classifier saved to {lstm_dir / VIDEO_MODEL_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
