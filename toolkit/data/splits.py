@@ -156,34 +156,54 @@ def check_no_leakage(groups: Sequence[str], subsets: Sequence[str], video_ids: S
 
 
 def save_split(path: str | os.PathLike, rows: Sequence[Mapping], subsets: Sequence[str]) -> Path:
-    """Saves the split as CSV (video_id, group, label, subset), one row per video."""
+    """Saves the split as CSV (video_id, group, label, subset), one row per video.
+
+    A leaky frame-level split (videos on several sides) is saved per frame,
+    with a `path` column, so that it too can be audited and reloaded.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / SPLIT_FILE
-    per_video = {}
+    sides: dict[str, set] = {}
     for row, subset in zip(rows, subsets):
-        per_video.setdefault(row["video_id"], (row["group"], row["label"], subset))
+        sides.setdefault(row["video_id"], set()).add(subset)
+    per_frame = any(len(s) > 1 for s in sides.values())
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["video_id", "group", "label", "subset"])
-        for video_id, (group, label, subset) in sorted(per_video.items()):
-            writer.writerow([video_id, group, label, subset])
+        if per_frame:
+            writer.writerow(["path", "video_id", "group", "label", "subset"])
+            for row, subset in zip(rows, subsets):
+                writer.writerow([row["path"], row["video_id"], row["group"], row["label"], subset])
+        else:
+            writer.writerow(["video_id", "group", "label", "subset"])
+            per_video = {}
+            for row, subset in zip(rows, subsets):
+                per_video.setdefault(row["video_id"], (row["group"], row["label"], subset))
+            for video_id, (group, label, subset) in sorted(per_video.items()):
+                writer.writerow([video_id, group, label, subset])
     return path
 
 
 def load_split(path: str | os.PathLike, rows: Sequence[Mapping]) -> np.ndarray:
-    """Subsets for `rows` from a saved split; fails if a video is missing from it."""
+    """Subsets for `rows` from a saved split; fails if a video is missing from it.
+
+    A per-video split is checked for leakage on loading; a per-frame (leaky)
+    split is returned as saved.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / SPLIT_FILE
     with open(path, newline="") as f:
-        table = {r["video_id"]: r["subset"] for r in csv.DictReader(f)}
-    missing = sorted({r["video_id"] for r in rows if r["video_id"] not in table})
+        saved = list(csv.DictReader(f))
+    key = "path" if saved and "path" in saved[0] else "video_id"
+    table = {r[key]: r["subset"] for r in saved}
+    missing = sorted({r[key] for r in rows if r[key] not in table})
     if missing:
-        raise ValueError(f"Split '{path}' does not cover {len(missing)} videos of the manifest, e.g. "
+        raise ValueError(f"Split '{path}' does not cover {len(missing)} {key}s of the manifest, e.g. "
                          f"{missing[:3]}. Make a fresh split for this manifest.")
-    subsets = np.array([table[r["video_id"]] for r in rows])
-    check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+    subsets = np.array([table[r[key]] for r in rows])
+    if key == "video_id":
+        check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
     return subsets
 
 
@@ -222,3 +242,20 @@ def kfold_manifest(rows: Sequence[Mapping], folds: int = 5, seed: int = 42,
         per_video = dict(zip(ids, fold))
         result.append(np.array([per_video[r["video_id"]] for r in rows]))
     return result
+
+
+def naive_frame_split(rows: Sequence[Mapping], validation_fraction: float = 0.15, test_fraction: float = 0.2,
+                      seed: int = 42) -> np.ndarray:
+    """A random split of *frames*, ignoring videos and groups: the leaky protocol.
+
+    Only for measuring how far leakage inflates accuracy (the protocol of the
+    published projects). Frames of one video land on both sides, so the
+    score says little about new videos. Training with it must pass
+    `check_leakage=False` explicitly.
+    """
+    rng = np.random.default_rng(seed)
+    draws = rng.random(len(rows))
+    subsets = np.full(len(rows), "train", dtype=object)
+    subsets[draws < test_fraction] = "test"
+    subsets[(draws >= test_fraction) & (draws < test_fraction + validation_fraction)] = "validation"
+    return subsets.astype(str)
