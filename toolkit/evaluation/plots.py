@@ -50,7 +50,8 @@ def plot_training_curves(log_path: str | os.PathLike, path: str | os.PathLike,
         for prefix, style in (("", "-"), ("val_", "--")):
             key = prefix + metric
             if key in rows[0]:
-                ax.plot(epochs, [float(r[key]) for r in rows], style, label=key.replace("_", " "))
+                values = [float(r[key]) if r[key] not in ("", "NA") else np.nan for r in rows]
+                ax.plot(epochs, values, style, label=key.replace("_", " "))
         for boundary in stage_boundaries:
             ax.axvline(boundary + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
         ax.set_xlabel("epoch")
