@@ -7,7 +7,8 @@
 Input: <videos>/<class>/<video>.(mp4|avi|mov|mkv). Output: <out>/<class>/<video>/frame_XXXXX.jpg,
 <out>/manifest.csv (path, label, video_id, group, frame_index, timestamp_s) and <out>/failed.csv.
 Groups (what a split keeps together) come from --group-csv, --group-pattern, a `group` column of
-<videos>/manifest.csv, or default to one per video. Unreadable videos are skipped and listed; an
+<videos>/manifest.csv, near-duplicate clustering of the frames (--group-near-duplicates), or
+default to one per video. Unreadable videos are skipped and listed; an
 interrupted run resumes where it stopped. About 1 s per 10 short videos on 2 cores.
 """
 
@@ -18,7 +19,7 @@ from toolkit.cli import make_parser, quiet_tensorflow
 quiet_tensorflow()
 
 from toolkit.config import add_config_flags, config_from_args  # noqa: E402
-from toolkit.data.frames import extract_frames  # noqa: E402
+from toolkit.data.frames import extract_frames, regroup_by_near_duplicates  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -32,6 +33,9 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=None, help="resize frames to SIZE x SIZE (default: keep)")
     parser.add_argument("--group-csv", help="CSV with columns video (or path) and group")
     parser.add_argument("--group-pattern", help="regex with one capture group applied to file names")
+    parser.add_argument("--group-near-duplicates", type=int, metavar="BITS", default=None,
+                        help="set groups by clustering videos whose frames are near-duplicates "
+                             "(pHash distance <= BITS, e.g. 10), for datasets with unknown sources")
     parser.add_argument("--workers", type=int, default=2)
     add_config_flags(parser, only=("video_dir", "frames_dir", "frames_per_video"))
     args = parser.parse_args(argv)
@@ -43,6 +47,9 @@ def main(argv=None) -> int:
                             group_pattern=args.group_pattern, workers=args.workers)
     print(f"{report.frames} frames from {report.extracted} new and {report.resumed} already extracted "
           f"videos -> {report.manifest}")
+    if args.group_near_duplicates is not None:
+        _, count = regroup_by_near_duplicates(report.manifest, args.group_near_duplicates)
+        print(f"groups set from near-duplicate frames (pHash distance <= {args.group_near_duplicates}): {count}")
     if report.failed:
         print(f"{len(report.failed)} unreadable videos skipped (listed in {report.manifest.parent}/failed.csv):")
         for path, reason in report.failed:

@@ -216,3 +216,23 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
                                   "group": groups[entry.video_id]})
     manifest = write_manifest(out / MANIFEST_NAME, manifest_rows)
     return ExtractionReport(manifest, len(todo) - len(failed), resumed, failed, len(manifest_rows))
+
+
+def regroup_by_near_duplicates(manifest_path: str | os.PathLike, max_distance: int) -> tuple[Path, int]:
+    """Rewrites a manifest's `group` column from near-duplicate clusters of its frames.
+
+    For datasets whose sources are unknown: clips sharing near-identical
+    frames (one recording cut into clips) get one group. Returns (manifest,
+    number of groups).
+    """
+    from toolkit.data.images import infer_video_groups
+    from toolkit.data.manifest import read_manifest
+
+    rows = read_manifest(manifest_path)
+    groups = infer_video_groups(rows, max_distance, progress=True)
+    for row in rows:
+        row["group"] = groups.get(row["video_id"], row["video_id"])
+    path = Path(manifest_path)
+    path = path / MANIFEST_NAME if path.is_dir() else path
+    write_manifest(path, rows)
+    return path, len(set(groups.values()))

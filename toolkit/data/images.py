@@ -145,3 +145,23 @@ def load_image_folder(image_dir: str | os.PathLike, *, group_pattern: str | None
     if unreadable:
         source += f"; {len(unreadable)} unreadable images skipped: {', '.join(unreadable[:5])}"
     return rows, source
+
+
+def infer_video_groups(rows: Sequence[dict], max_distance: int = DEFAULT_MAX_DISTANCE,
+                       progress: bool = False) -> dict[str, str]:
+    """Groups videos whose extracted frames are near-duplicates of each other.
+
+    Clips cut from one recording share scenes (same room, person and camera),
+    so any pair of frames within `max_distance` pHash bits joins their videos
+    into one group. Returns {video_id: group}.
+    """
+    from tqdm.auto import tqdm
+
+    hashes, owners = [], []
+    for row in tqdm(rows, desc="hashing frames", unit="frame", disable=not progress):
+        h = hash_file(row.get("abs_path", row["path"]))
+        if h is not None:
+            hashes.append(h)
+            owners.append(row["video_id"])
+    clusters = cluster_near_duplicates(np.array(hashes, dtype=np.uint64), max_distance, owners=owners)
+    return {video_id: f"scene_{cluster:04d}" for video_id, cluster in zip(owners, clusters)}

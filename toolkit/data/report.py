@@ -1,0 +1,93 @@
+"""Dataset report: a decode-based integrity scan of a video folder, with a summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from toolkit.data.frames import discover_videos
+from toolkit.data.video import VideoInfo, VideoReadError, probe_video
+
+
+@dataclasses.dataclass
+class DatasetScan:
+    """Per-video metadata of readable videos and the reasons others failed."""
+
+    readable: list[tuple[str, str, VideoInfo]]  # (label, video_id, info)
+    unreadable: list[tuple[str, str]]  # (path, reason)
+
+    def per_class(self) -> dict[str, dict]:
+        """Videos, total and mean duration, frames and header mismatches per class."""
+        table: dict[str, dict] = {}
+        for label, _, info in self.readable:
+            row = table.setdefault(label, {"videos": 0, "seconds": 0.0, "frames": 0, "header_mismatch": 0})
+            row["videos"] += 1
+            row["seconds"] += info.duration_s
+            row["frames"] += info.frame_count
+            row["header_mismatch"] += int(info.container_frame_count != info.frame_count)
+        for row in table.values():
+            row["mean_seconds"] = row["seconds"] / row["videos"]
+        return dict(sorted(table.items()))
+
+
+def scan_videos(video_dir: str | os.PathLike, workers: int = 2, progress: bool = True) -> DatasetScan:
+    """Decodes every video of `<video_dir>/<class>/` once (grab only) and records what fails."""
+    from tqdm.auto import tqdm
+
+    entries = discover_videos(video_dir)
+    readable, unreadable = [], []
+
+    def probe(entry):
+        try:
+            return entry, probe_video(entry.path), None
+        except VideoReadError as error:
+            return entry, None, error.reason
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for entry, info, reason in tqdm(pool.map(probe, entries), total=len(entries), desc="scanning videos",
+                                        unit="video", disable=not progress):
+            if info is None:
+                unreadable.append((str(entry.path), reason))
+            else:
+                readable.append((entry.label, entry.video_id, info))
+    return DatasetScan(readable, unreadable)
+
+
+def format_scan(scan: DatasetScan) -> str:
+    """The printed summary table."""
+    lines = [f"{'class':<22}{'videos':>7}{'minutes':>9}{'mean s':>8}{'frames':>9}{'header!=decoded':>17}"]
+    for label, row in scan.per_class().items():
+        lines.append(f"{label:<22}{row['videos']:>7}{row['seconds'] / 60:>9.1f}{row['mean_seconds']:>8.1f}"
+                     f"{row['frames']:>9}{row['header_mismatch']:>17}")
+    lines.append(f"{len(scan.readable)} readable videos, {len(scan.unreadable)} unreadable")
+    for path, reason in scan.unreadable:
+        lines.append(f"  UNREADABLE {path}: {reason}")
+    return "\n".join(lines)
+
+
+def write_scan(scan: DatasetScan, out_dir: str | os.PathLike) -> list[Path]:
+    """PNG plots (videos per class, duration distribution) and CSVs of the scan."""
+    import csv
+
+    from toolkit.evaluation.plots import plot_bars, plot_histogram
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = scan.per_class()
+    plot_bars({k: v["videos"] for k, v in table.items()}, out / "videos_per_class.png", "Videos per class", "videos")
+    plot_histogram([info.duration_s for _, _, info in scan.readable], out / "durations.png",
+                   "Video durations", "seconds (measured by decoding)")
+    with open(out / "videos.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["video_id", "label", "frames", "fps", "duration_s", "width", "height",
+                         "container_frames", "container_fps"])
+        for label, video_id, i in scan.readable:
+            writer.writerow([video_id, label, i.frame_count, round(i.fps, 3), round(i.duration_s, 3), i.width,
+                             i.height, i.container_frame_count, round(i.container_fps, 3)])
+    with open(out / "unreadable.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "reason"])
+        writer.writerows(scan.unreadable)
+    return [out / "videos_per_class.png", out / "durations.png", out / "videos.csv", out / "unreadable.csv"]
