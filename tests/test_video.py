@@ -104,3 +104,21 @@ def test_truncated_h264_with_index_up_front(tmp_path, shared_dir):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(VideoReadError, match="truncated"):
         read_frames(cut, 16)
+
+
+def test_seeking_returns_the_same_frames_as_decoding_through(synthetic_videos):
+    longest = max((p for p in synthetic_videos.rglob("*.mp4")), key=lambda p: p.stat().st_size)
+    sequential = read_frames(longest, 4, size=32, seek_gap=None)
+    seeking = read_frames(longest, 4, size=32, seek_gap=2)
+    np.testing.assert_array_equal(seeking.frame_indices, sequential.frame_indices)
+    np.testing.assert_array_equal(seeking.frames, sequential.frames)
+    np.testing.assert_allclose(seeking.timestamps_s, sequential.timestamps_s, atol=1e-3)
+
+
+def test_seeking_falls_back_and_detects_truncation(synthetic_videos, tmp_path):
+    good = max((p for p in synthetic_videos.rglob("*.mp4")), key=lambda p: p.stat().st_size)
+    cut = tmp_path / "cut.mp4"
+    data = good.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.raises(VideoReadError):
+        read_frames(cut, 4, seek_gap=2)

@@ -198,12 +198,13 @@ def _convert(frame_bgr: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
 
 
-def _read_selected(path, selector, size, container_count: int):
+def _read_selected(path, selector, size, container_count: int, capture: cv2.VideoCapture | None = None):
     """One sequential pass; `selector(index, timestamp_ms)` says which frames to keep.
 
+    Uses (and releases) `capture` if given, else opens the file.
     Returns (frames, indices, timestamps_ms, decoded_count, all_timestamps_ms).
     """
-    capture = _open(path)
+    capture = capture if capture is not None else _open(path)
     frames, indices, stamps, all_stamps = [], [], [], []
     try:
         for index, ts in _iterate_grabs(capture, path):
@@ -224,6 +225,37 @@ def _read_selected(path, selector, size, container_count: int):
     return frames, indices, stamps, len(all_stamps), all_stamps
 
 
+def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_gap: int):
+    """Reads `targets` (sorted frame indices), seeking across gaps longer than `seek_gap`.
+
+    Returns (frames, timestamps_ms) or None if the stream ended early or a
+    seek did not land where asked (the caller then falls back to a
+    sequential pass, which also diagnoses truncation).
+    """
+    frames, stamps = [], []
+    position = 0  # index of the next frame grab() returns
+    for target in targets:
+        target = int(target)
+        if target - position > seek_gap:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+            position = target
+        while position < target:
+            if not capture.grab():
+                return None
+            position += 1
+        if not capture.grab():
+            return None
+        position += 1
+        if int(round(capture.get(cv2.CAP_PROP_POS_FRAMES))) != position:
+            return None
+        ok, frame = capture.retrieve()
+        if not ok or frame is None:
+            return None
+        frames.append(_convert(frame, size))
+        stamps.append(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
+    return frames, stamps
+
+
 def _to_clip(path, frames, indices, stamps_ms, all_stamps, container, size) -> Clip:
     container_count, container_fps, width, height = container
     fps = _measured_fps(all_stamps, container_fps)
@@ -240,8 +272,14 @@ def _to_clip(path, frames, indices, stamps_ms, all_stamps, container, size) -> C
                 (np.asarray(stamps_ms, dtype=np.float64) - origin) / 1000.0, info)
 
 
+# Seek only across gaps longer than this many frames: a seek decodes from the
+# previous keyframe, and x264's default keyframe interval is 250 frames, so
+# over a longer gap a seek decodes fewer frames than grabbing through it.
+SEEK_GAP = 250
+
+
 def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
-                every_seconds: float | None = None, size=None) -> Clip:
+                every_seconds: float | None = None, size=None, seek_gap: int | None = SEEK_GAP) -> Clip:
     """Samples frames from a video as RGB uint8 arrays.
 
     Exactly one of `num_frames` (uniform in time over the whole video) or
@@ -255,6 +293,11 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
         every_seconds: sampling period in seconds.
         size: `(height, width)` or an int for square frames; None keeps the
             decoded size.
+        seek_gap: with `num_frames`, seek instead of decoding through gaps
+            between sampled frames longer than this (long videos); None
+            always reads sequentially. Seeking trusts the header's frame
+            count (the result's `info.frame_count` is then that count) and
+            falls back to a sequential, decode-measured pass if a seek fails.
 
     Returns:
         A `Clip`; only the sampled frames are ever held in memory.
@@ -269,7 +312,6 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
     size = _normalise_size(size)
     capture = _open(path)
     container = _container_metadata(capture)
-    capture.release()
     container_count = container[0]
 
     if every_seconds is not None:
@@ -286,10 +328,11 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
                 return 1
             return 0
 
-        result = _read_selected(path, by_rate, size, container_count)
+        result = _read_selected(path, by_rate, size, container_count, capture)
         return _to_clip(path, *result[:3], result[4], container, size)
 
     if num_frames <= 0:
+        capture.release()
         raise ValueError(f"Received: num_frames={num_frames!r}; expected a positive integer")
 
     def by_index(targets: np.ndarray):
@@ -299,13 +342,24 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
     # One pass when the header's count is right (the usual case), a second
     # pass with the measured count when it is not.
     estimate = container_count if container_count > 0 else 0
+    targets = uniform_indices(estimate, num_frames)
+    if estimate and seek_gap is not None and len(targets) > 1 and np.diff(targets).max() > seek_gap:
+        seeked = _read_by_seeking(capture, targets, size, seek_gap)
+        capture.release()
+        if seeked is not None:
+            frames, stamps = seeked
+            info = VideoInfo(str(path), estimate, container[1] or 30.0, estimate / (container[1] or 30.0),
+                             container[2], container[3], container_count, container[1])
+            return Clip(np.stack(frames), targets, np.asarray(stamps) / 1000.0, info)
+        capture = _open(path)
     if estimate:
         frames, indices, stamps, decoded, all_stamps = _read_selected(
-            path, by_index(uniform_indices(estimate, num_frames)), size, container_count)
+            path, by_index(targets), size, container_count, capture)
         if decoded == estimate:
             return _to_clip(path, frames, indices, stamps, all_stamps, container, size)
         del frames
     else:
+        capture.release()
         decoded = probe_video(path).frame_count
     frames, indices, stamps, _, all_stamps = _read_selected(
         path, by_index(uniform_indices(decoded, num_frames)), size, container_count)

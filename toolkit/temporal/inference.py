@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from toolkit.data.video import read_frames
+from toolkit.models.inference import GraphPredictor
 from toolkit.temporal.vote import build_vote_classifier
 
 VIDEO_MODEL_FILE = "video_model.keras"
@@ -52,6 +53,7 @@ class VideoClassifier:
     def __init__(self, model: keras.Model, class_names: Sequence[str], num_frames: int, image_size: int,
                  description: str):
         self.model = model
+        self._predict = GraphPredictor(model)
         self.class_names = list(class_names)
         self.num_frames = num_frames
         self.image_size = image_size
@@ -91,9 +93,9 @@ class VideoClassifier:
         return cls(model, class_names, num_frames, image_size, f"{method} vote over frames")
 
     def _predict_clips(self, clips: np.ndarray) -> np.ndarray:
-        # A direct call, not model.predict: predict builds a tf.data pipeline
+        # A traced graph, not model.predict: predict builds a tf.data pipeline
         # per call, which dominates the time of a single clip.
-        return keras.ops.convert_to_numpy(self.model(clips, training=False))
+        return self._predict(clips)
 
     def _as_clip(self, frames: np.ndarray) -> np.ndarray:
         clip = np.zeros((self.num_frames, self.image_size, self.image_size, 3), dtype=np.uint8)

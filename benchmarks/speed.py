@@ -1,0 +1,246 @@
+"""Speed and memory of the video path, each figure a ratio measured in one run on this machine.
+
+    pip install -e ".[bench]"          # imageio-ffmpeg: an ffmpeg with libx264 to make the test clips
+    python benchmarks/speed.py         # about 10 minutes on 2 cores (the 4-minute clip is encoded once)
+    python benchmarks/speed.py --quick # shorter clips, fewer repeats
+
+Makes a 10-second and a 4-minute 1080p H.264 clip by looping a real clip from
+../shared/data/workout4 (cached in data/bench_clips/), then measures, with EfficientNetB0 at
+224 px and 16 frames per video:
+  1. the reader's 16-frame sampling against plain cv2.VideoCapture grab() / read() of every frame;
+  2. frame-classifier throughput at batch 1 and 32: GraphPredictor against model.predict and an
+     eager call;
+  3. classify_video end to end after start-up against decode + forward pass (start-up apart);
+  4. an LSTM epoch on cached features against an end-to-end epoch through the frozen backbone;
+  5. peak resident memory classifying the 10-second clip and the 4-minute clip.
+Prints a Markdown report (copied into BENCHMARKS.md with the command) and writes
+benchmarks/results/speed.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT.parent / "shared" / "data" / "workout4" / "squats"
+
+
+def timed(fn, repeats: int) -> float:
+    """Median wall time of `fn()` over `repeats` runs (after one warm-up)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def make_clip(out: Path, seconds: float) -> Path:
+    """A 1080p H.264 clip of `seconds` looping a real squat clip (x264 defaults: long GOP)."""
+    import imageio_ffmpeg
+
+    if out.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    source = sorted(SOURCE.glob("*.mp4"))[0]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-stream_loop", "-1",
+                    "-i", str(source), "-t", str(seconds), "-vf", "scale=1920:1080", "-r", "30",
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out
+
+
+def grab_all(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    n = 0
+    while capture.grab():
+        n += 1
+    capture.release()
+    return n
+
+
+def read_all(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    n = 0
+    while True:
+        ok, _ = capture.read()
+        if not ok:
+            break
+        n += 1
+    capture.release()
+    return n
+
+
+def make_run(run_dir: Path, image_size: int, frames: int) -> Path:
+    """A run folder holding an EfficientNetB0 frame classifier (random weights; speed only)."""
+    from toolkit.models import build_frame_classifier
+
+    if (run_dir / "model.keras").is_file():
+        return run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    build_frame_classifier("efficientnet_b0", 4, image_size, None).save(run_dir / "model.keras")
+    (run_dir / "class_names.json").write_text(json.dumps(["dips", "pull-ups", "push-ups", "squats"]))
+    (run_dir / "config.json").write_text(json.dumps({"frames_per_video": frames, "image_size": image_size,
+                                                     "temporal": "vote", "vote_method": "mean"}))
+    return run_dir
+
+
+CHILD = """
+import os, resource, sys, time, json
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+t0 = time.perf_counter()
+from toolkit.temporal.inference import VideoClassifier
+classifier = VideoClassifier.from_run(sys.argv[1])
+t1 = time.perf_counter()
+classifier.classify(sys.argv[2])  # warm-up: traces the graph
+t2 = time.perf_counter()
+classifier.classify(sys.argv[2])
+t3 = time.perf_counter()
+print(json.dumps({"startup_s": t1 - t0, "first_s": t2 - t1, "classify_s": t3 - t2,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def classify_in_child(run_dir: Path, video: Path) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, str(run_dir), str(video)], capture_output=True,
+                            text=True, cwd=ROOT, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 s and 30 s clips, 2 repeats")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    short_s, long_s = (3, 30) if args.quick else (10, 240)
+    repeats = 2 if args.quick else args.repeats
+    frames, size = 16, 224
+    clips = ROOT / "data" / "bench_clips"
+    short = make_clip(clips / f"loop_{short_s}s_1080p.mp4", short_s)
+    long = make_clip(clips / f"loop_{long_s}s_1080p.mp4", long_s)
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+               "clips": {"short_s": short_s, "long_s": long_s}}
+
+    # === 1. Reader ===
+    from toolkit.data.video import read_frames
+
+    reader = {}
+    for name, clip in (("short", short), ("long", long)):
+        sample = timed(lambda: read_frames(clip, frames, size=size), repeats)
+        grab = timed(lambda: grab_all(clip), repeats)
+        read = timed(lambda: read_all(clip), repeats)
+        reader[name] = {"sample_16_s": sample, "grab_all_s": grab, "read_all_s": read,
+                        "sample_over_grab": sample / grab, "read_over_sample": read / sample}
+    results["reader"] = reader
+
+    # === 2. Frame-classifier throughput ===
+    import keras
+
+    from toolkit.models import build_frame_classifier
+    from toolkit.models.inference import GraphPredictor
+
+    model = build_frame_classifier("efficientnet_b0", 4, size, None)
+    graph = GraphPredictor(model)
+    throughput = {}
+    for batch in (1, 32):
+        x = np.random.default_rng(0).integers(0, 256, (batch, size, size, 3)).astype("float32")
+        reps = repeats * (10 if batch == 1 else 1)
+        t_graph = timed(lambda: graph(x), reps)
+        t_predict = timed(lambda: model.predict(x, batch_size=batch, verbose=0), reps)
+        t_eager = timed(lambda: keras.ops.convert_to_numpy(model(x, training=False)), reps)
+        throughput[batch] = {"graph_img_s": batch / t_graph, "predict_img_s": batch / t_predict,
+                             "eager_img_s": batch / t_eager, "graph_latency_ms": 1000 * t_graph,
+                             "graph_over_predict": t_predict / t_graph, "graph_over_eager": t_eager / t_graph}
+    results["throughput"] = throughput
+
+    # === 3. classify_video end to end vs decode + forward ===
+    run_dir = make_run(ROOT / "runs" / "bench_speed_effnet", size, frames)
+    child = classify_in_child(run_dir, short)
+    from toolkit.temporal.vote import build_vote_classifier
+
+    vote = GraphPredictor(build_vote_classifier(keras.models.load_model(run_dir / "model.keras"), frames, size))
+    clip = read_frames(short, frames, size=size).frames[None].astype("float32")
+    decode = timed(lambda: read_frames(short, frames, size=size), repeats)
+    forward = timed(lambda: vote(clip), repeats)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow, keras"], check=True, capture_output=True)
+    import_s = time.perf_counter() - start
+    results["classify_video"] = {"end_to_end_s": child["classify_s"], "decode_s": decode, "forward_s": forward,
+                                 "over_sum": child["classify_s"] / (decode + forward),
+                                 "startup_s": child["startup_s"], "first_call_s": child["first_s"],
+                                 "python_tf_import_s": import_s}
+
+    # === 4. LSTM epoch: cached features vs end to end ===
+    from toolkit.models import get_feature_extractor
+    from toolkit.temporal.lstm import build_lstm_video_classifier, build_sequence_head, compile_sequence_model
+
+    videos = 16
+    rng = np.random.default_rng(0)
+    clips_x = rng.integers(0, 256, (videos, frames, size, size, 3)).astype("uint8")
+    labels = rng.integers(0, 4, videos)
+    features_model = get_feature_extractor(model)
+    features_model.trainable = False
+    head = build_sequence_head(frames, features_model.output_shape[-1], 4)
+    compile_sequence_model(head)
+    end_to_end = build_lstm_video_classifier(features_model, build_sequence_head(frames, 1280, 4), frames, size)
+    compile_sequence_model(end_to_end)
+    cached = rng.normal(size=(videos, frames, 1280)).astype("float32")
+    t_cached = timed(lambda: head.fit(cached, labels, batch_size=4, epochs=1, verbose=0), repeats)
+    t_e2e = timed(lambda: end_to_end.fit(clips_x, labels, batch_size=4, epochs=1, verbose=0), max(1, repeats - 1))
+    results["lstm_epoch"] = {"videos": videos, "cached_s": t_cached, "end_to_end_s": t_e2e,
+                             "speedup": t_e2e / t_cached}
+
+    # === 5. Peak memory ===
+    long_child = classify_in_child(run_dir, long)
+    results["memory"] = {"short_peak_mb": child["peak_rss_mb"], "long_peak_mb": long_child["peak_rss_mb"],
+                         "difference_mb": long_child["peak_rss_mb"] - child["peak_rss_mb"],
+                         "long_classify_s": long_child["classify_s"]}
+
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speed.json").write_text(json.dumps(results, indent=2))
+    print(report(results))
+
+
+def report(r: dict) -> str:
+    lines = [f"Machine: {r['machine']}", "", "| measurement | figure | target |", "|---|---|---|"]
+    for name, label in (("short", f"{r['clips']['short_s']} s"), ("long", f"{r['clips']['long_s']} s")):
+        x = r["reader"][name]
+        lines.append(f"| reader, {label} 1080p: 16-frame sampling / grab() of every frame | "
+                     f"{x['sample_over_grab']:.2f}x ({x['sample_16_s']:.2f} s vs {x['grab_all_s']:.2f} s) | <= 1.15x |")
+        lines.append(f"| reader, {label} 1080p: read() of every frame / 16-frame sampling | "
+                     f"{x['read_over_sample']:.2f}x ({x['read_all_s']:.2f} s) | >= 1.3x |")
+    for batch, x in r["throughput"].items():
+        lines.append(f"| EfficientNetB0 224 px, batch {batch}: GraphPredictor | {x['graph_img_s']:.1f} img/s "
+                     f"({x['graph_latency_ms']:.0f} ms/batch); predict {x['predict_img_s']:.1f}, eager "
+                     f"{x['eager_img_s']:.1f} img/s | |")
+        lines.append(f"| batch {batch}: speed-up over model.predict / over eager | {x['graph_over_predict']:.2f}x / "
+                     f"{x['graph_over_eager']:.2f}x | " + ("batch 32: >= 1.4x over predict |" if str(batch) == "32"
+                                                          else "batch 1: >= 5x over eager |"))
+    c = r["classify_video"]
+    lines.append(f"| classify_video (10 s clip, after start-up) / (decode + forward) | {c['over_sum']:.2f}x "
+                 f"({c['end_to_end_s']:.2f} s vs {c['decode_s']:.2f} + {c['forward_s']:.2f} s) | <= 1.2x |")
+    lines.append(f"| start-up: Python + TensorFlow import / model load / first call | {c['python_tf_import_s']:.1f} s / "
+                 f"{c['startup_s']:.1f} s / {c['first_call_s']:.1f} s | |")
+    s = r["lstm_epoch"]
+    lines.append(f"| LSTM epoch, {s['videos']} videos: end to end / cached features | {s['speedup']:.0f}x "
+                 f"({s['end_to_end_s']:.1f} s vs {s['cached_s']:.3f} s) | >= 50x |")
+    m = r["memory"]
+    lines.append(f"| peak RSS classifying: {r['clips']['long_s']} s clip - {r['clips']['short_s']} s clip | "
+                 f"{m['difference_mb']:+.0f} MB ({m['long_peak_mb']:.0f} vs {m['short_peak_mb']:.0f} MB) | <= 100 MB |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
