@@ -142,3 +142,10 @@ def test_cross_validate_two_folds_writes_table(frames_dir, tmp_path):
             sides.setdefault(row["group"], set()).add(row["subset"])
         assert all(len(s) == 1 for s in sides.values())
         assert (out / f"fold_{k}" / "test_video_mean_confusion.png").is_file()
+
+
+def test_quickstart_smoke_runs_end_to_end(tmp_path):
+    result = run_recipe("quickstart.py", "--smoke", "--data", tmp_path / "data", "--run", tmp_path / "run")
+    assert "Quick start finished" in result.stdout
+    for name in ("model.keras", "split.csv", "test_video_mean.json", "lstm/video_model.keras"):
+        assert (tmp_path / "run" / name).is_file(), name
