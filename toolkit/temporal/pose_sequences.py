@@ -1,0 +1,54 @@
+"""Pose sequences per video: MoveNet keypoints of extracted frames, cached like CNN features."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from toolkit.data.manifest import rows_by_video
+from toolkit.models.pose import MoveNet
+from toolkit.models.pose_features import pose_features, sample_uniform
+
+
+def _key(video_id: str) -> str:
+    return video_id.replace("/", "__")
+
+
+def extract_pose_sequences(encoder: MoveNet, rows: Sequence[Mapping], cache_dir: str | os.PathLike,
+                           progress: bool = True) -> dict[str, np.ndarray]:
+    """Keypoints `(frames, 17, 3)` per video_id for the frames of a manifest.
+
+    Results are stored in `<cache_dir>/<encoder name>.npz` and only videos
+    not yet cached are run through the encoder.
+    """
+    from tqdm.auto import tqdm
+
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"{encoder.name}.npz"
+    cached: dict[str, np.ndarray] = {}
+    if path.is_file():
+        with np.load(path) as data:
+            cached = {k: data[k] for k in data.files}
+    videos = rows_by_video(rows)
+    missing = [v for v in videos if _key(v) not in cached]
+    for video_id in tqdm(missing, desc=f"pose ({encoder.name})", unit="video", disable=not progress):
+        frames = [cv2.cvtColor(cv2.imread(r.get("abs_path", r["path"])), cv2.COLOR_BGR2RGB) for r in videos[video_id]]
+        cached[_key(video_id)] = np.concatenate([encoder(f[None]) for f in frames])
+    if missing:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **cached)
+        os.replace(tmp, path)
+    return {v: cached[_key(v)] for v in videos}
+
+
+def pose_feature_arrays(sequences: Mapping[str, np.ndarray], video_ids: Sequence[str], labels: Sequence[int],
+                        num_frames: int, mirror_invariant: bool = True) -> dict[str, np.ndarray]:
+    """`{"features": (V, T, 85), "labels": (V,), "video_ids": (V,)}` for the sequence head."""
+    features = np.stack([sample_uniform(pose_features(sequences[v], mirror_invariant=mirror_invariant), num_frames)
+                         for v in video_ids])
+    return {"features": features, "labels": np.asarray(labels, dtype=np.int32), "video_ids": np.asarray(video_ids)}
