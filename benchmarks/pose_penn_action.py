@@ -46,10 +46,10 @@ def frame_vote_accuracy(train_x, train_y, test_x, test_y, classes: int, seed: in
     return float((pooled.argmax(1) == test_y).mean())
 
 
-def run(sequences, classes, frames, seed, epochs):
+def run(sequences, classes, frames, seed, epochs, units=128, mirror=True):
     index = {c: i for i, c in enumerate(classes)}
     chosen = [s for s in sequences if s["action"] in index]
-    x = np.stack([sample_uniform(pose_features(s["keypoints"]), frames) for s in chosen])
+    x = np.stack([sample_uniform(pose_features(s["keypoints"], mirror_invariant=mirror), frames) for s in chosen])
     y = np.array([index[s["action"]] for s in chosen], dtype=np.int32)
     train = np.array([s["train"] for s in chosen])
     rng = np.random.default_rng(seed)
@@ -59,7 +59,7 @@ def run(sequences, classes, frames, seed, epochs):
     test_idx = np.flatnonzero(~train)
     start = time.perf_counter()
     head = train_sequence_head({"features": x[fit_idx], "labels": y[fit_idx]},
-                               {"features": x[val_idx], "labels": y[val_idx]}, len(classes), units=128,
+                               {"features": x[val_idx], "labels": y[val_idx]}, len(classes), units=units,
                                epochs=epochs, learning_rate=2e-3, batch_size=32, patience=10, seed=seed)
     seconds = time.perf_counter() - start
     predictions = head.predict(x[test_idx], verbose=0).argmax(1)
@@ -73,17 +73,21 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--no-mirror", action="store_true", help="keep left and right as filmed")
     args = parser.parse_args()
     start = time.perf_counter()
     sequences = load_penn_action(ROOT.parent / "shared" / "data" / "penn_action_keypoints")
     load_s = time.perf_counter() - start
     all_classes = sorted({s["action"] for s in sequences})
-    report, predictions, truth, vote, seconds, sizes = run(sequences, all_classes, args.frames, args.seed, args.epochs)
+    report, predictions, truth, vote, seconds, sizes = run(sequences, all_classes, args.frames, args.seed, args.epochs,
+                                                          args.units, not args.no_mirror)
     exercise = np.isin(np.array(all_classes)[truth], EXERCISE_ACTIONS)
     restricted = float((predictions[exercise] == truth[exercise]).mean())
     ex_report, _, _, ex_vote, ex_seconds, ex_sizes = run(sequences, list(EXERCISE_ACTIONS), args.frames, args.seed,
-                                                         args.epochs)
-    result = {"sequences": len(sequences), "load_s": load_s, "frames": args.frames,
+                                                         args.epochs, args.units, not args.no_mirror)
+    result = {"sequences": len(sequences), "load_s": load_s, "frames": args.frames, "units": args.units,
+              "mirror_invariant": not args.no_mirror,
               "all15": {"accuracy": report["accuracy"], "balanced_accuracy": report["balanced_accuracy"],
                         "macro_f1": report["macro_f1"], "frame_vote_accuracy": vote, "train_s": seconds,
                         "fit_val_test": sizes,
