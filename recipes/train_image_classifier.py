@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = config_from_args(args)
     frames = args.frames or config.frames_dir
+    # The run records the frames it was trained on, so evaluate.py finds them.
+    config = config.replace(frames_dir=str(Path(frames).resolve()))
     rows = read_manifest(frames)
     print(f"{len(rows)} frames of {len({r['video_id'] for r in rows})} videos; groups per class: "
           f"{groups_per_class([r['label'] for r in rows], [r['group'] for r in rows])}")

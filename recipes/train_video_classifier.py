@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = config_from_args(args)
     frames = Path(args.frames or config.frames_dir)
+    config = config.replace(frames_dir=str(frames.resolve()))
     rows = read_manifest(frames)
 
     if args.frame_run:

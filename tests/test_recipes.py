@@ -149,3 +149,48 @@ def test_quickstart_smoke_runs_end_to_end(tmp_path):
     assert "Quick start finished" in result.stdout
     for name in ("model.keras", "split.csv", "test_video_mean.json", "lstm/video_model.keras"):
         assert (tmp_path / "run" / name).is_file(), name
+
+
+def test_evaluate_recipe_on_test_split_and_other_folder(trained_run, frames_dir, tmp_path):
+    result = run_recipe("evaluate.py", "--run", trained_run, "--out", tmp_path / "a")
+    assert "test frame" in result.stdout and (tmp_path / "a" / "test_frame_confusion.png").is_file()
+    result = run_recipe("evaluate.py", "--run", trained_run, "--frames", frames_dir, "--out", tmp_path / "b")
+    report = json.loads((tmp_path / "b" / "external_video_majority.json").read_text())
+    assert report["samples"] == len({p.parent.name for p in frames_dir.rglob("*.jpg")})
+
+
+def test_classify_image_reports_top_k_and_skips_unreadable(trained_run, frames_dir, tmp_path):
+    images = sorted(frames_dir.rglob("*.jpg"))[:3]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    result = run_recipe("classify_image.py", *images, broken, "--run", trained_run, "--top-k", 2, "--json",
+                        check=False)
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert len(document["results"]) == 3 and document["failures"][0]["path"] == str(broken)
+    top = document["results"][0]["top"]
+    assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
+
+
+def test_dataset_report_lists_unreadable_and_plots(synthetic_videos, tmp_path):
+    videos = tmp_path / "videos"
+    (videos / "squat").mkdir(parents=True)
+    for path in sorted((synthetic_videos / "squat").glob("*.mp4"))[:2]:
+        (videos / "squat" / path.name).write_bytes(path.read_bytes())
+    (videos / "squat" / "zero.mp4").write_bytes(b"")
+    result = run_recipe("dataset_report.py", "--videos", videos, "--out", tmp_path / "report")
+    assert "2 readable videos, 1 unreadable" in result.stdout and "zero.mp4" in result.stdout
+    for name in ("videos_per_class.png", "durations.png", "videos.csv", "unreadable.csv"):
+        assert (tmp_path / "report" / name).is_file()
+
+
+def test_video_classifier_vote_and_end_to_end_lstm(trained_run, frames_dir, synthetic_videos):
+    run_recipe("train_video_classifier.py", "--frames", frames_dir, "--frame-run", trained_run, "--temporal", "vote",
+               *TINY)
+    assert (trained_run / "video_model.keras").is_file()
+    run_recipe("train_video_classifier.py", "--frames", frames_dir, "--frame-run", trained_run, "--temporal", "lstm",
+               "--end-to-end", *TINY)
+    video = sorted((synthetic_videos / "lunge").glob("*.mp4"))[0]
+    document = json.loads(run_recipe("classify_video.py", video, "--run", trained_run, "--temporal", "lstm",
+                                     "--json").stdout)
+    assert document["model"] == "LSTM" and document["results"][0]["frames_used"] == 4

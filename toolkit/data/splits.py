@@ -51,7 +51,10 @@ def _check_group_counts(labels, groups, needed: int, what: str) -> None:
 def _one_fold(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of a held-out part of about `fraction`, by group."""
     n_splits = max(2, int(round(1.0 / fraction)))
-    n_splits = min(n_splits, len(np.unique(groups)))
+    # scikit-learn refuses more folds than the largest class has members; a
+    # tiny dataset then gets a larger held-out share rather than an error.
+    _, class_sizes = np.unique(labels, return_counts=True)
+    n_splits = max(2, min(n_splits, len(np.unique(groups)), int(class_sizes.max())))
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # scikit-learn warns when a class has fewer groups than folds; we warn ourselves.
