@@ -155,3 +155,24 @@ def test_cached_features_equal_end_to_end_features(temporal_pair, tmp_path):
 def test_vote_pooling_rejects_unknown_method():
     with pytest.raises(ValueError, match="method='median'"):
         VotePooling("median")
+
+
+@pytest.mark.parametrize("method", ["majority", "mean", "confidence"])
+def test_overlapped_classify_equals_the_vote_model(synthetic_videos, tmp_path, method):
+    import json
+
+    from toolkit.data.video import read_frames
+    from toolkit.temporal.inference import VideoClassifier
+
+    model = build_frame_classifier("custom_cnn", 3, 32, None)
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "class_names.json").write_text(json.dumps(["a", "b", "c"]))
+    (tmp_path / "config.json").write_text(json.dumps({"frames_per_video": 6, "image_size": 32, "temporal": "vote",
+                                                      "vote_method": method}))
+    classifier = VideoClassifier.from_run(tmp_path)
+    video = sorted((synthetic_videos / "squat").glob("*.mp4"))[0]
+    prediction = classifier.classify(video)
+    clip = read_frames(video, 6, size=32).frames.astype("float32")
+    expected = build_vote_classifier(model, 6, 32, method).predict(clip[None], verbose=0)[0]
+    np.testing.assert_allclose([prediction.probabilities[c] for c in "abc"], expected, rtol=1e-4, atol=1e-5)
+    assert prediction.frames_used == 6

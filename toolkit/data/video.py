@@ -198,10 +198,12 @@ def _convert(frame_bgr: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
 
 
-def _read_selected(path, selector, size, container_count: int, capture: cv2.VideoCapture | None = None):
+def _read_selected(path, selector, size, container_count: int, capture: cv2.VideoCapture | None = None,
+                   on_frame=None):
     """One sequential pass; `selector(index, timestamp_ms)` says which frames to keep.
 
-    Uses (and releases) `capture` if given, else opens the file.
+    Uses (and releases) `capture` if given, else opens the file; `on_frame`
+    receives each kept frame as soon as it is decoded.
     Returns (frames, indices, timestamps_ms, decoded_count, all_timestamps_ms).
     """
     capture = capture if capture is not None else _open(path)
@@ -215,6 +217,8 @@ def _read_selected(path, selector, size, container_count: int, capture: cv2.Vide
                 if not ok or frame is None:
                     continue
                 converted = _convert(frame, size)
+                if on_frame is not None:
+                    on_frame(converted)
                 for _ in range(repeats):
                     frames.append(converted)
                     indices.append(index)
@@ -225,7 +229,7 @@ def _read_selected(path, selector, size, container_count: int, capture: cv2.Vide
     return frames, indices, stamps, len(all_stamps), all_stamps
 
 
-def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_gap: int):
+def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_gap: int, on_frame=None):
     """Reads `targets` (sorted frame indices), seeking across gaps longer than `seek_gap`.
 
     Returns (frames, timestamps_ms) or None if the stream ended early or a
@@ -252,6 +256,8 @@ def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_
         if not ok or frame is None:
             return None
         frames.append(_convert(frame, size))
+        if on_frame is not None:
+            on_frame(frames[-1])
         stamps.append(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
     return frames, stamps
 
@@ -279,7 +285,8 @@ SEEK_GAP = 250
 
 
 def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
-                every_seconds: float | None = None, size=None, seek_gap: int | None = SEEK_GAP) -> Clip:
+                every_seconds: float | None = None, size=None, seek_gap: int | None = SEEK_GAP,
+                on_frame=None) -> Clip:
     """Samples frames from a video as RGB uint8 arrays.
 
     Exactly one of `num_frames` (uniform in time over the whole video) or
@@ -298,6 +305,10 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
             always reads sequentially. Seeking trusts the header's frame
             count (the result's `info.frame_count` is then that count) and
             falls back to a sequential, decode-measured pass if a seek fails.
+        on_frame: optional callback receiving each sampled frame as soon as
+            it is decoded (to overlap decoding with inference). It receives
+            None when a pass is abandoned and restarted (a header that lied
+            about the frame count): discard the frames it had before.
 
     Returns:
         A `Clip`; only the sampled frames are ever held in memory.
@@ -328,7 +339,7 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
                 return 1
             return 0
 
-        result = _read_selected(path, by_rate, size, container_count, capture)
+        result = _read_selected(path, by_rate, size, container_count, capture, on_frame)
         return _to_clip(path, *result[:3], result[4], container, size)
 
     if num_frames <= 0:
@@ -344,8 +355,10 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
     estimate = container_count if container_count > 0 else 0
     targets = uniform_indices(estimate, num_frames)
     if estimate and seek_gap is not None and len(targets) > 1 and np.diff(targets).max() > seek_gap:
-        seeked = _read_by_seeking(capture, targets, size, seek_gap)
+        seeked = _read_by_seeking(capture, targets, size, seek_gap, on_frame)
         capture.release()
+        if seeked is None and on_frame is not None:
+            on_frame(None)
         if seeked is not None:
             frames, stamps = seeked
             info = VideoInfo(str(path), estimate, container[1] or 30.0, estimate / (container[1] or 30.0),
@@ -354,15 +367,17 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
         capture = _open(path)
     if estimate:
         frames, indices, stamps, decoded, all_stamps = _read_selected(
-            path, by_index(targets), size, container_count, capture)
+            path, by_index(targets), size, container_count, capture, on_frame)
         if decoded == estimate:
             return _to_clip(path, frames, indices, stamps, all_stamps, container, size)
         del frames
+        if on_frame is not None:
+            on_frame(None)
     else:
         capture.release()
         decoded = probe_video(path).frame_count
     frames, indices, stamps, _, all_stamps = _read_selected(
-        path, by_index(uniform_indices(decoded, num_frames)), size, container_count)
+        path, by_index(uniform_indices(decoded, num_frames)), size, container_count, on_frame=on_frame)
     return _to_clip(path, frames, indices, stamps, all_stamps, container, size)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from toolkit.data.video import read_frames
 from toolkit.models.inference import GraphPredictor
+from toolkit.temporal.layers import VotePooling
 from toolkit.temporal.vote import build_vote_classifier
 
 VIDEO_MODEL_FILE = "video_model.keras"
@@ -51,9 +54,13 @@ class VideoClassifier:
     """
 
     def __init__(self, model: keras.Model, class_names: Sequence[str], num_frames: int, image_size: int,
-                 description: str):
+                 description: str, frame_model: keras.Model | None = None, vote_method: str | None = None):
         self.model = model
         self._predict = GraphPredictor(model)
+        # With a frame model, classify() runs it on frames while the rest of
+        # the video is still being decoded, then pools (vote aggregators only).
+        self._frame_predict = GraphPredictor(frame_model) if frame_model is not None else None
+        self._pooling = VotePooling(vote_method) if vote_method is not None else None
         self.class_names = list(class_names)
         self.num_frames = num_frames
         self.image_size = image_size
@@ -90,7 +97,7 @@ class VideoClassifier:
         method = vote_method or config.get("vote_method", "mean")
         frame_model = keras.models.load_model(run_dir / "model.keras")
         model = build_vote_classifier(frame_model, num_frames, image_size, method)
-        return cls(model, class_names, num_frames, image_size, f"{method} vote over frames")
+        return cls(model, class_names, num_frames, image_size, f"{method} vote over frames", frame_model, method)
 
     def _predict_clips(self, clips: np.ndarray) -> np.ndarray:
         # A traced graph, not model.predict: predict builds a tf.data pipeline
@@ -115,9 +122,56 @@ class VideoClassifier:
         Raises:
             VideoReadError: the file cannot be read.
         """
+        if self._frame_predict is not None:
+            return self._classify_overlapped(path)
         clip = read_frames(path, self.num_frames, size=self.image_size)
         probabilities = self._predict_clips(self._as_clip(clip.frames)[None])[0]
         return self._verdict(path, probabilities, len(clip.frames), 0.0, clip.info.duration_s)
+
+    def _classify_overlapped(self, path, chunk: int = 4) -> VideoPrediction:
+        """Vote pooling with inference overlapping decoding.
+
+        The decoder hands each sampled frame to a worker thread, which runs the
+        frame classifier on every `chunk` frames while decoding goes on (both
+        OpenCV and TensorFlow release the GIL); the frame probabilities are
+        then pooled exactly as the vote model pools them.
+        """
+        frames: queue.Queue = queue.Queue()
+        outputs: list[np.ndarray] = []
+        failure: list[BaseException] = []
+        done = object()
+
+        def worker() -> None:
+            batch: list[np.ndarray] = []
+            while True:
+                item = frames.get()
+                try:
+                    if item is None:  # the reader restarted its pass
+                        batch.clear()
+                        outputs.clear()
+                        continue
+                    if item is not done:
+                        batch.append(item)
+                    if batch and (item is done or len(batch) == chunk):
+                        outputs.append(self._frame_predict(np.stack(batch)))
+                        batch = []
+                except BaseException as error:  # surfaced in the caller's thread
+                    failure.append(error)
+                if item is done:
+                    return
+
+        thread = threading.Thread(target=worker, daemon=True)
+        thread.start()
+        try:
+            clip = read_frames(path, self.num_frames, size=self.image_size, on_frame=frames.put)
+        finally:
+            frames.put(done)
+            thread.join()
+        if failure:
+            raise failure[0]
+        frame_probabilities = np.concatenate(outputs)[None]
+        pooled = keras.ops.convert_to_numpy(self._pooling(frame_probabilities))[0]
+        return self._verdict(path, pooled, len(clip.frames), 0.0, clip.info.duration_s)
 
     def timeline(self, path: str | os.PathLike, window_s: float = 4.0,
                  stride_s: float = 1.0) -> tuple[list[VideoPrediction], list[Segment]]:
