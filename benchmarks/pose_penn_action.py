@@ -20,12 +20,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from toolkit.data.penn_action import EXERCISE_ACTIONS, load_penn_action  # noqa: E402
 from toolkit.evaluation.metrics import classification_report  # noqa: E402
 from toolkit.models.pose_features import pose_features, sample_uniform  # noqa: E402
+from toolkit.temporal.pose_sequences import frame_vote_probabilities  # noqa: E402
 from toolkit.training.video_trainer import train_sequence_head  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,16 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def frame_vote_accuracy(train_x, train_y, test_x, test_y, classes: int, seed: int) -> float:
     """Per-frame softmax classifier on the same features, mean-probability vote per sequence."""
-    keras.utils.set_random_seed(seed)
-    mask = np.abs(train_x).sum(-1) > 0
-    x, y = train_x[mask], np.repeat(train_y, train_x.shape[1]).reshape(mask.shape)[mask]
-    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.LayerNormalization(),
-                              keras.layers.Dense(128, activation="relu"), keras.layers.Dense(classes, activation="softmax")])
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=256, epochs=15, verbose=0)
-    probs = model.predict(test_x.reshape(-1, test_x.shape[-1]), verbose=0).reshape(*test_x.shape[:2], classes)
-    test_mask = (np.abs(test_x).sum(-1) > 0)[..., None]
-    pooled = (probs * test_mask).sum(1) / np.maximum(test_mask.sum(1), 1)
+    pooled = frame_vote_probabilities(train_x, train_y, test_x, classes, hidden=128, batch_size=256, epochs=15,
+                                      seed=seed)
     return float((pooled.argmax(1) == test_y).mean())
 
 

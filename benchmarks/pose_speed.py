@@ -6,6 +6,7 @@ Decodes 64 frames of a real workout4 clip (640x360) and times MoveNet on them (a
 warm-up), one model at a time: frames per second on this machine.
 """
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     video = sorted((SHARED / "data" / "workout4" / "pull-ups").glob("*.mp4"))[0]
     frames = read_frames(video, 64).frames
     print(f"{len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} from {video.name}")

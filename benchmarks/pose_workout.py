@@ -18,7 +18,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from toolkit.data.frames import extract_frames, regroup_by_near_duplicates  # noqa: E402
@@ -26,7 +25,8 @@ from toolkit.data.manifest import read_manifest, rows_by_video  # noqa: E402
 from toolkit.data.splits import kfold_manifest  # noqa: E402
 from toolkit.evaluation.metrics import classification_report  # noqa: E402
 from toolkit.models.pose import MoveNet  # noqa: E402
-from toolkit.temporal.pose_sequences import extract_pose_sequences, pose_feature_arrays  # noqa: E402
+from toolkit.temporal.pose_sequences import (extract_pose_sequences, frame_vote_probabilities,  # noqa: E402
+                                             pose_feature_arrays)
 from toolkit.training.video_trainer import train_sequence_head  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,20 +34,10 @@ SHARED = ROOT.parent / "shared"
 
 
 def vote_predictions(train, test, classes: int, seed: int) -> np.ndarray:
-    keras.utils.set_random_seed(seed)
-    x, y = train["features"], train["labels"]
-    mask = np.abs(x).sum(-1) > 0
-    model = keras.Sequential([keras.Input((x.shape[-1],)), keras.layers.LayerNormalization(),
-                              keras.layers.Dense(64, activation="relu"), keras.layers.Dropout(0.3),
-                              keras.layers.Dense(classes, activation="softmax")])
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    counts = np.bincount(y, minlength=classes).astype(float)
+    counts = np.bincount(train["labels"], minlength=classes).astype(float)
     weights = {i: float(counts.sum() / (classes * c)) if c else 0.0 for i, c in enumerate(counts)}
-    model.fit(x[mask], np.repeat(y, x.shape[1]).reshape(mask.shape)[mask], batch_size=64, epochs=40, verbose=0,
-              class_weight=weights)
-    probs = model.predict(test["features"].reshape(-1, x.shape[-1]), verbose=0).reshape(*test["features"].shape[:2], classes)
-    test_mask = (np.abs(test["features"]).sum(-1) > 0)[..., None]
-    return ((probs * test_mask).sum(1) / np.maximum(test_mask.sum(1), 1)).argmax(1)
+    return frame_vote_probabilities(train["features"], train["labels"], test["features"], classes, hidden=64,
+                                    dropout=0.3, batch_size=64, epochs=40, class_weight=weights, seed=seed).argmax(1)
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ frame classifier can tell them apart. Outputs go to data/quickstart/ and runs/qu
 """
 
 import csv
-import dataclasses
 import shutil
 import sys
 import time
@@ -34,13 +33,11 @@ from toolkit.data.manifest import read_manifest  # noqa: E402
 from toolkit.data.splits import split_manifest, split_rows  # noqa: E402
 from toolkit.data.synthetic import SyntheticConfig, generate_dataset  # noqa: E402
 from toolkit.evaluation.evaluate import evaluate_frame_classifier  # noqa: E402
-from toolkit.evaluation.metrics import save_report  # noqa: E402
-from toolkit.evaluation.video_eval import evaluate_sequence_head, select_videos  # noqa: E402
+from toolkit.evaluation.video_eval import lstm_from_cached_features  # noqa: E402
 from toolkit.models import get_feature_extractor  # noqa: E402
 from toolkit.temporal.inference import VIDEO_MODEL_FILE, VideoClassifier  # noqa: E402
-from toolkit.temporal.lstm import FeatureCache, build_lstm_video_classifier  # noqa: E402
+from toolkit.temporal.lstm import build_lstm_video_classifier  # noqa: E402
 from toolkit.training.frame_trainer import train_frame_classifier  # noqa: E402
-from toolkit.training.video_trainer import train_sequence_head  # noqa: E402
 
 
 def step(title: str) -> float:
@@ -96,15 +93,8 @@ def main(argv=None) -> int:
 
     t = step("5/6 LSTM on cached frame features (same split, same held-out videos)")
     features = get_feature_extractor(model)
-    cache = FeatureCache(Path(config.frames_dir) / "feature_cache").get(
-        features, rows, class_names, config.frames_per_video, config.image_size)
-    ids = {name: sorted({r["video_id"] for r in part}) for name, part in parts.items()}
-    head = train_sequence_head(select_videos(cache, ids["train"]), select_videos(cache, ids["validation"]),
-                               len(class_names), config.lstm_units, config.lstm_epochs, seed=config.seed)
-    group_of = {r["video_id"]: r["group"] for r in rows}
-    test = select_videos(cache, ids["test"])
-    lstm_report = evaluate_sequence_head(head, test, class_names, [group_of[v] for v in test["video_ids"]])
-    save_report(lstm_report, run_dir / "lstm", "test_video_lstm", "test set (videos, LSTM)")
+    head, lstm_report, _ = lstm_from_cached_features(features, rows, subsets, class_names, config,
+                                                     Path(config.frames_dir) / "feature_cache", run_dir / "lstm")
     build_lstm_video_classifier(features, head, config.frames_per_video, config.image_size).save(
         run_dir / "lstm" / VIDEO_MODEL_FILE)
     pair = [class_names.index(c) for c in ("curl_fast_lift", "curl_slow_lift")]

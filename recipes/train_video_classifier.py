@@ -30,14 +30,14 @@ from toolkit.config import add_config_flags, config_from_args  # noqa: E402
 from toolkit.data.manifest import read_manifest  # noqa: E402
 from toolkit.data.splits import load_split, split_manifest, split_rows  # noqa: E402
 from toolkit.evaluation.evaluate import evaluate_frame_classifier, summarise  # noqa: E402
-from toolkit.evaluation.metrics import format_report, save_report  # noqa: E402
-from toolkit.evaluation.video_eval import evaluate_sequence_head, select_videos  # noqa: E402
+from toolkit.evaluation.metrics import format_report  # noqa: E402
+from toolkit.evaluation.video_eval import lstm_from_cached_features, score_sequence_head  # noqa: E402
 from toolkit.models import get_feature_extractor  # noqa: E402
 from toolkit.temporal.inference import VIDEO_MODEL_FILE  # noqa: E402
 from toolkit.temporal.lstm import FeatureCache, build_lstm_video_classifier  # noqa: E402
 from toolkit.temporal.vote import build_vote_classifier  # noqa: E402
 from toolkit.training.frame_trainer import load_class_names, train_frame_classifier  # noqa: E402
-from toolkit.training.video_trainer import train_lstm_end_to_end, train_sequence_head  # noqa: E402
+from toolkit.training.video_trainer import train_lstm_end_to_end  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -81,8 +81,6 @@ def main(argv=None) -> int:
     lstm_dir = run_dir / "lstm"
     lstm_dir.mkdir(parents=True, exist_ok=True)
     features = get_feature_extractor(frame_model)
-    ids = {name: sorted({r["video_id"] for r in part}) for name, part in parts.items()}
-    group_of = {r["video_id"]: r["group"] for r in rows}
     if args.end_to_end:
         model = train_lstm_end_to_end(features, parts["train"], parts["validation"], class_names,
                                       config.frames_per_video, image_size, config.lstm_units, config.epochs,
@@ -91,27 +89,22 @@ def main(argv=None) -> int:
                                       seed=config.seed)
         head = model.get_layer("sequence_head")
         features.trainable = False
+        report = None
+        if parts["test"]:
+            # Test features of the trained extractor, for the same report as the cached path.
+            cache = FeatureCache(frames / "feature_cache").get(features, parts["test"], class_names,
+                                                               config.frames_per_video, image_size)
+            report = score_sequence_head(head, cache, parts["test"], class_names, config.seed, lstm_dir)
     else:
         start = time.perf_counter()
-        cache = FeatureCache(frames / "feature_cache").get(features, rows, class_names, config.frames_per_video,
-                                                           image_size)
-        print(f"features of {len(cache['video_ids'])} videos ({cache['computed']} computed, the rest cached) "
-              f"in {time.perf_counter() - start:.1f} s -> {cache['cache_file']}")
-        start = time.perf_counter()
-        head = train_sequence_head(select_videos(cache, ids["train"]),
-                                   select_videos(cache, ids["validation"]) if ids["validation"] else None,
-                                   len(class_names), config.lstm_units, config.lstm_epochs,
-                                   seed=config.seed, log_dir=lstm_dir, verbose=2)
-        print(f"LSTM head trained in {time.perf_counter() - start:.1f} s")
+        head, report, cache = lstm_from_cached_features(features, rows, subsets, class_names,
+                                                        config.replace(image_size=image_size),
+                                                        frames / "feature_cache", lstm_dir, lstm_dir, verbose=2)
+        print(f"features of {len(cache['video_ids'])} videos ({cache['computed']} computed, the rest cached, "
+              f"{cache['cache_file']}) and LSTM head trained in {time.perf_counter() - start:.1f} s")
         model = build_lstm_video_classifier(features, head, config.frames_per_video, image_size)
     model.save(lstm_dir / VIDEO_MODEL_FILE)
-    if ids["test"]:
-        cache = FeatureCache(frames / "feature_cache").get(features, parts["test"], class_names,
-                                                           config.frames_per_video, image_size)
-        test = select_videos(cache, ids["test"])
-        report = evaluate_sequence_head(head, test, class_names, [group_of[v] for v in test["video_ids"]],
-                                        config.seed)
-        save_report(report, lstm_dir, "test_video_lstm", "test set (videos, LSTM)")
+    if report is not None:
         print(format_report(report, "test video lstm"))
     print(f"LSTM video classifier saved to {lstm_dir / VIDEO_MODEL_FILE}")
     return 0

@@ -1,7 +1,6 @@
 import csv
 import shutil
 
-import numpy as np
 import pytest
 
 from toolkit.data.frames import discover_videos, extract_frames

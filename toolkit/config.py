@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from toolkit.models.registry import FRAME_MODEL_NAMES
+from toolkit.temporal.layers import VotePooling
 
 TEMPORAL_AGGREGATORS = ("vote", "lstm")
-VOTE_METHODS = ("majority", "mean", "confidence")
+VOTE_METHODS = VotePooling.METHODS
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config.py"
 
 

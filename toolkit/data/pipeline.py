@@ -23,13 +23,18 @@ def class_names_of(rows: Sequence[Mapping]) -> list[str]:
     return sorted({r["label"] for r in rows})
 
 
-def class_weights(rows: Sequence[Mapping], class_names: Sequence[str]) -> dict[int, float]:
-    """Balanced class weights `n / (k * n_c)` from the training rows."""
-    counts = np.array([sum(r["label"] == c for r in rows) for c in class_names], dtype=np.float64)
+def balanced_class_weights(counts: Sequence[int]) -> dict[int, float]:
+    """Balanced class weights `n / (k * n_c)` from per-class counts; absent classes get 0."""
+    counts = np.asarray(counts, dtype=np.float64)
     present = counts > 0
     weights = np.zeros_like(counts)
     weights[present] = counts.sum() / (present.sum() * counts[present])
     return {i: float(w) for i, w in enumerate(weights)}
+
+
+def class_weights(rows: Sequence[Mapping], class_names: Sequence[str]) -> dict[int, float]:
+    """Balanced class weights from the training rows' labels."""
+    return balanced_class_weights([sum(r["label"] == c for r in rows) for c in class_names])
 
 
 def decode_and_resize(path: tf.Tensor, image_size: int) -> tf.Tensor:

@@ -121,7 +121,7 @@ def _measured_fps(timestamps_ms: list[float], container_fps: float) -> float:
     return container_fps if container_fps > 0 else 30.0
 
 
-def _iterate_grabs(capture: cv2.VideoCapture, path, wanted=None):
+def _iterate_grabs(capture: cv2.VideoCapture):
     """Yields (index, timestamp_ms) for every decodable frame, grabbing only.
 
     Stops at the end of the stream or after too many consecutive failures.
@@ -157,7 +157,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     capture = _open(path)
     try:
         container_count, container_fps, width, height = _container_metadata(capture)
-        timestamps = [ts for _, ts in _iterate_grabs(capture, path)]
+        timestamps = [ts for _, ts in _iterate_grabs(capture)]
     finally:
         capture.release()
     _check_count(path, len(timestamps), container_count)
@@ -209,7 +209,7 @@ def _read_selected(path, selector, size, container_count: int, capture: cv2.Vide
     capture = capture if capture is not None else _open(path)
     frames, indices, stamps, all_stamps = [], [], [], []
     try:
-        for index, ts in _iterate_grabs(capture, path):
+        for index, ts in _iterate_grabs(capture):
             all_stamps.append(ts)
             repeats = selector(index, ts)
             if repeats:

@@ -19,12 +19,9 @@ import numpy as np
 from toolkit.config import Config
 from toolkit.data.splits import kfold_manifest, split_rows
 from toolkit.evaluation.evaluate import evaluate_frame_classifier
-from toolkit.evaluation.metrics import save_report
-from toolkit.evaluation.video_eval import evaluate_sequence_head, select_videos
+from toolkit.evaluation.video_eval import lstm_from_cached_features
 from toolkit.models import get_feature_extractor
-from toolkit.temporal.lstm import FeatureCache
 from toolkit.training.frame_trainer import train_frame_classifier
-from toolkit.training.video_trainer import train_sequence_head
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 FOLD_REPORT = "fold_reports.json"
@@ -32,7 +29,7 @@ FOLD_REPORT = "fold_reports.json"
 
 def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_dir: Path,
              class_names: Sequence[str], vote_methods: Sequence[str], lstm: bool,
-             cache_dir: Path | None, verbose: int | str = 2) -> dict[str, dict]:
+             verbose: int | str = 2) -> dict[str, dict]:
     """Trains one fold and returns {aggregator: report} for its held-out videos."""
     done = fold_dir / FOLD_REPORT
     if done.is_file():  # A finished fold of an interrupted run: reuse it.
@@ -42,18 +39,9 @@ def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_
     reports = evaluate_frame_classifier(model, parts["test"], class_names, config.image_size, config.batch_size,
                                         methods=vote_methods, seed=config.seed, out_dir=fold_dir)
     if lstm:
-        features = get_feature_extractor(model)
-        cache = FeatureCache(cache_dir or fold_dir / "feature_cache").get(
-            features, rows, class_names, config.frames_per_video, config.image_size)
-        ids = {name: sorted({r["video_id"] for r in part}) for name, part in parts.items()}
-        head = train_sequence_head(select_videos(cache, ids["train"]),
-                                   select_videos(cache, ids["validation"]) if ids["validation"] else None,
-                                   len(class_names), config.lstm_units, config.lstm_epochs, seed=config.seed)
-        group_of = {r["video_id"]: r["group"] for r in rows}
-        test = select_videos(cache, ids["test"])
-        reports["video_lstm"] = evaluate_sequence_head(head, test, class_names,
-                                                       [group_of[v] for v in test["video_ids"]], config.seed)
-        save_report(reports["video_lstm"], fold_dir, "test_video_lstm", "test set (videos, LSTM)")
+        _, reports["video_lstm"], _ = lstm_from_cached_features(
+            get_feature_extractor(model), rows, subsets, class_names, config, fold_dir / "feature_cache",
+            out_dir=fold_dir)
     done.write_text(json.dumps(reports, indent=2))
     return reports
 
@@ -79,7 +67,7 @@ def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.Pa
         print(f"--- fold {k + 1}/{folds}: {len({r['video_id'] for r, s in zip(rows, subsets) if s == 'test'})} "
               f"held-out videos", flush=True)
         per_fold.append(run_fold(config, rows, subsets, out / f"fold_{k}", class_names, vote_methods, lstm,
-                                 None, verbose))
+                                 verbose))
     summary = summarise_folds(per_fold)
     write_summary(summary, out, config, folds)
     plot_bars({f"{r['aggregator']}": r["accuracy_mean"] for r in summary}, out / "summary.png",

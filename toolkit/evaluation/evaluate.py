@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import keras
@@ -66,6 +65,3 @@ def evaluate_frame_classifier(model: keras.Model, rows: Sequence[Mapping], class
 def summarise(reports: dict, prefix: str = "test") -> str:
     return "\n".join(format_report(r, f"{prefix} {name.replace('_', ' ')}") for name, r in reports.items())
 
-
-def report_paths(out_dir: str | os.PathLike, prefix: str = "test") -> list[Path]:
-    return sorted(Path(out_dir).glob(f"{prefix}_*.json"))

@@ -21,7 +21,6 @@ normalised coordinates.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from pathlib import Path
@@ -226,7 +225,3 @@ class MoveNet:
         keypoints[:, :, 1] = (keypoints[:, :, 1] - transforms[:, None, 3]) * transforms[:, None, 1]
         return keypoints
 
-
-def decode_base64_attr(value: str) -> str:
-    """TF.js JSON stores string attributes base64-encoded (helper for inspection)."""
-    return base64.b64decode(value).decode()

@@ -3,6 +3,4 @@
 from toolkit.temporal.layers import ApplyMask, FrameMask, FramewiseApply, VotePooling
 from toolkit.temporal.vote import build_vote_classifier
 
-TEMPORAL_HEADS = ("vote", "lstm")
-
-__all__ = ["ApplyMask", "FrameMask", "FramewiseApply", "VotePooling", "build_vote_classifier", "TEMPORAL_HEADS"]
+__all__ = ["ApplyMask", "FrameMask", "FramewiseApply", "VotePooling", "build_vote_classifier"]

@@ -52,3 +52,32 @@ def pose_feature_arrays(sequences: Mapping[str, np.ndarray], video_ids: Sequence
     features = np.stack([sample_uniform(pose_features(sequences[v], mirror_invariant=mirror_invariant), num_frames)
                          for v in video_ids])
     return {"features": features, "labels": np.asarray(labels, dtype=np.int32), "video_ids": np.asarray(video_ids)}
+
+
+def frame_vote_probabilities(train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray,
+                             num_classes: int, hidden: int = 64, dropout: float = 0.0, batch_size: int = 64,
+                             epochs: int = 40, class_weight: dict[int, float] | None = None,
+                             seed: int = 0) -> np.ndarray:
+    """The voting baseline over sequence features: a per-frame MLP, mean probability per sequence.
+
+    Trains on every non-padding frame of `train_features (V, T, F)` labelled with
+    its sequence's label, then averages the frame probabilities of each test
+    sequence over its non-padding frames. Returns `(V_test, K)` probabilities.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    mask = np.abs(train_features).sum(-1) > 0
+    x = train_features[mask]
+    y = np.repeat(train_labels, train_features.shape[1]).reshape(mask.shape)[mask]
+    layers = [keras.Input((x.shape[-1],)), keras.layers.LayerNormalization(),
+              keras.layers.Dense(hidden, activation="relu")]
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout))
+    model = keras.Sequential(layers + [keras.layers.Dense(num_classes, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, class_weight=class_weight)
+    probabilities = model.predict(test_features.reshape(-1, x.shape[-1]), verbose=0)
+    probabilities = probabilities.reshape(*test_features.shape[:2], num_classes)
+    test_mask = (np.abs(test_features).sum(-1) > 0)[..., None]
+    return (probabilities * test_mask).sum(1) / np.maximum(test_mask.sum(1), 1)

@@ -66,10 +66,6 @@ def load_class_names(run_dir: str | os.PathLike) -> list[str]:
     return json.loads(path.read_text())
 
 
-def load_run_config(run_dir: str | os.PathLike) -> Config:
-    return Config(**json.loads((Path(run_dir) / "config.json").read_text()))
-
-
 def train_frame_classifier(config: Config, rows: Sequence[Mapping], subsets: Sequence[str],
                            run_dir: str | os.PathLike, class_names: Sequence[str] | None = None,
                            verbose: int | str = "auto", check_leakage: bool = True) -> keras.Model:

@@ -10,17 +10,9 @@ import keras
 import numpy as np
 
 from toolkit.data.augment import AugmentConfig
-from toolkit.data.pipeline import make_clip_dataset
+from toolkit.data.pipeline import balanced_class_weights, make_clip_dataset
 from toolkit.temporal.lstm import build_lstm_video_classifier, build_sequence_head, compile_sequence_model
 from toolkit.training.fine_tuning import set_top_layers_trainable
-
-
-def _balanced_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    present = counts > 0
-    weights = np.zeros(num_classes)
-    weights[present] = counts.sum() / (present.sum() * counts[present])
-    return {i: float(w) for i, w in enumerate(weights)}
 
 
 def train_sequence_head(train: Mapping[str, np.ndarray], validation: Mapping[str, np.ndarray] | None,
@@ -43,7 +35,7 @@ def train_sequence_head(train: Mapping[str, np.ndarray], validation: Mapping[str
         callbacks.append(keras.callbacks.CSVLogger(str(Path(log_dir) / "training_log.csv")))
     head.fit(features, train["labels"], batch_size=batch_size, epochs=epochs,
              validation_data=(validation["features"], validation["labels"]) if monitor == "val_loss" else None,
-             class_weight=_balanced_weights(train["labels"], num_classes), callbacks=callbacks, verbose=verbose)
+             class_weight=balanced_class_weights(np.bincount(train["labels"], minlength=num_classes)), callbacks=callbacks, verbose=verbose)
     return head
 
 
