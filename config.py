@@ -12,17 +12,25 @@ Expected result with these defaults on the embedded synthetic data is given by
 """
 
 # === Model ===
-# "efficientnet_b0" (pretrained backbone, two-stage fine-tuning) or "custom_cnn"
-# (small CNN trained from scratch).
+# Pixel frame classifiers: "efficientnet_b0" (pretrained backbone, two-stage
+# fine-tuning) or "custom_cnn" (small CNN trained from scratch).
+# Pose encoders: "movenet_lightning" or "movenet_thunder" (pretrained MoveNet
+# keypoints per frame, then a per-frame classifier for voting and an LSTM over
+# the sequence; the best choice on small data, see BENCHMARKS.md).
 model_name = "efficientnet_b0"
 # "imagenet" (downloaded once by Keras into ~/.keras/models/), the path of a
 # weights file (e.g. "/data/efficientnetb0_notop.h5" on an offline machine),
-# or None to start from random weights.
+# or None to start from random weights. Pose encoders ignore it.
 weights = "imagenet"
 # Frames are resized to image_size x image_size before the model.
 image_size = 224
 # Dropout before the softmax head.
 dropout = 0.2
+# Folder holding MoveNet's TF.js graph models (movenet-lightning.json,
+# movenet-thunder.json and their .bin weights), for the movenet_* models.
+# With a network, download the tfjs versions of
+# tfhub.dev/google/movenet/singlepose/{lightning,thunder}/4 and rename them so.
+pose_model_dir = "../shared/models/movenet"
 
 # === Video ===
 # Frames sampled uniformly in time per video, for extraction and video models.

@@ -6,6 +6,8 @@
 Prints and saves (into the run folder, or --out) accuracy with a 95 % bootstrap interval that
 resamples whole groups, balanced accuracy, macro-F1 and per-class precision/recall/F1, at frame
 level and at video level for each vote method, plus confusion-matrix PNGs with class names.
+A pose run (movenet_*) is scored the same way, plus its LSTM; the keypoints of the frames are
+cached in <frames>/pose_cache/.
 """
 
 import json
@@ -21,6 +23,7 @@ import keras  # noqa: E402
 from toolkit.data.manifest import read_manifest  # noqa: E402
 from toolkit.data.splits import load_split, split_rows  # noqa: E402
 from toolkit.evaluation.evaluate import evaluate_frame_classifier, summarise  # noqa: E402
+from toolkit.models import is_pose_model  # noqa: E402
 from toolkit.training.frame_trainer import load_class_names  # noqa: E402
 
 
@@ -34,6 +37,7 @@ def main(argv=None) -> int:
     run = Path(args.run)
     class_names = load_class_names(run)
     config = json.loads((run / "config.json").read_text())
+    frames = Path(args.frames or config["frames_dir"])
     if args.frames:
         rows, prefix = read_manifest(args.frames), "external"
         unknown = sorted({r["label"] for r in rows} - set(class_names))
@@ -44,6 +48,13 @@ def main(argv=None) -> int:
         rows, prefix = split_rows(all_rows, load_split(run / "split.csv", all_rows))["test"], "test"
         if not rows:
             parser.error(f"run {run} has an empty test split; pass --frames to evaluate another folder")
+    if is_pose_model(config["model_name"]):
+        from toolkit.training.pose_trainer import evaluate_pose_run
+
+        reports = evaluate_pose_run(run, config, rows, class_names, frames / "pose_cache", args.out or run, prefix)
+        print(summarise(reports, prefix))
+        print(f"Reports written to {args.out or run}")
+        return 0
     model = keras.models.load_model(run / "model.keras")
     reports = evaluate_frame_classifier(model, rows, class_names, int(config["image_size"]), args.batch_size,
                                         out_dir=args.out or run, prefix=prefix)

@@ -13,6 +13,11 @@ level, and saves the end-to-end clip model to <run>/lstm/video_model.keras; --en
 trains through the frame extractor on clip batches (backbone frozen, or its top
 --trainable-layers unfrozen; BatchNormalization stays frozen). Runtime: the LSTM head on cached
 features takes seconds; feature extraction costs one forward pass per frame.
+
+With a pose encoder (--model-name movenet_lightning or movenet_thunder) the keypoints of every
+frame are extracted once (cached in <frames>/pose_cache/), then the pose LSTM and the per-frame
+pose classifier for voting both train in seconds and are evaluated on the test videos; the run
+serves classify_video.py with --temporal lstm or vote. --frame-run and --end-to-end do not apply.
 """
 
 import json
@@ -32,11 +37,12 @@ from toolkit.data.splits import load_split, split_manifest, split_rows  # noqa: 
 from toolkit.evaluation.evaluate import evaluate_frame_classifier, summarise  # noqa: E402
 from toolkit.evaluation.metrics import format_report  # noqa: E402
 from toolkit.evaluation.video_eval import lstm_from_cached_features, score_sequence_head  # noqa: E402
-from toolkit.models import get_feature_extractor  # noqa: E402
+from toolkit.models import get_feature_extractor, is_pose_model  # noqa: E402
 from toolkit.temporal.inference import VIDEO_MODEL_FILE  # noqa: E402
 from toolkit.temporal.lstm import FeatureCache, build_lstm_video_classifier  # noqa: E402
 from toolkit.temporal.vote import build_vote_classifier  # noqa: E402
 from toolkit.training.frame_trainer import load_class_names, train_frame_classifier  # noqa: E402
+from toolkit.training.pose_trainer import train_pose_run  # noqa: E402
 from toolkit.training.video_trainer import train_lstm_end_to_end  # noqa: E402
 
 
@@ -52,8 +58,21 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = config_from_args(args)
     frames = Path(args.frames or config.frames_dir)
-    config = config.replace(frames_dir=str(frames.resolve()))
+    config = config.replace(frames_dir=str(frames.resolve()),
+                            pose_model_dir=str(Path(config.pose_model_dir).resolve()))
     rows = read_manifest(frames)
+
+    if is_pose_model(config.model_name):
+        if args.frame_run or args.end_to_end:
+            parser.error(f"--frame-run and --end-to-end train on a pixel frame model; model_name="
+                         f"{config.model_name!r} is a pose encoder, whose run trains both heads itself. "
+                         f"Drop those flags, or choose a pixel model with --model-name.")
+        run_dir = Path(config.runs_dir) / (args.name or f"{config.model_name}-video-{time.strftime('%Y%m%d-%H%M%S')}")
+        subsets = split_manifest(rows, config.validation_fraction, config.test_fraction, config.seed)
+        print(summarise(train_pose_run(config, rows, subsets, run_dir, frames / "pose_cache")))
+        print(f"Pose run written to {run_dir}; classify videos with recipes/classify_video.py --run {run_dir} "
+              f"[--temporal lstm|vote]")
+        return 0
 
     if args.frame_run:
         run_dir = Path(args.frame_run)

@@ -37,7 +37,7 @@ def test_custom_cnn_takes_any_input_size():
 
 
 def test_unknown_model_name_lists_choices():
-    with pytest.raises(ValueError, match=r"model_name='resnet'.*\['efficientnet_b0', 'custom_cnn'\]"):
+    with pytest.raises(ValueError, match=r"model_name='resnet'.*\['efficientnet_b0', 'custom_cnn', 'movenet_lightning'"):
         build_frame_classifier("resnet", num_classes=3)
 
 

@@ -23,7 +23,7 @@ import types
 from pathlib import Path
 from typing import Any, Iterable
 
-from toolkit.models.registry import FRAME_MODEL_NAMES
+from toolkit.models.registry import MODEL_NAMES, is_pose_model
 from toolkit.temporal.layers import VotePooling
 
 TEMPORAL_AGGREGATORS = ("vote", "lstm")
@@ -44,6 +44,7 @@ class Config:
     weights: str | None = "imagenet"
     image_size: int = 224
     dropout: float = 0.2
+    pose_model_dir: str = "../shared/models/movenet"
     # === Video ===
     frames_per_video: int = 16
     temporal: str = "vote"
@@ -106,8 +107,8 @@ class Config:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 fail(name, "a positive number")
 
-        choice("model_name", FRAME_MODEL_NAMES)
-        if self.weights is not None:
+        choice("model_name", MODEL_NAMES)
+        if self.weights is not None and not is_pose_model(self.model_name):  # pose encoders ignore weights
             if not isinstance(self.weights, str):
                 fail("weights", "'imagenet', a path to a weights file, or None")
             if self.weights != "imagenet" and not Path(self.weights).is_file():
@@ -138,7 +139,7 @@ class Config:
                 "expected their sum to be below 1 so that some data is left to train on.")
         integer("folds", 2)
         integer("seed", 0)
-        for name in ("video_dir", "frames_dir", "runs_dir"):
+        for name in ("pose_model_dir", "video_dir", "frames_dir", "runs_dir"):
             if not isinstance(getattr(self, name), (str, os.PathLike)) or not str(getattr(self, name)):
                 fail(name, "a folder path")
         for name in existing_paths:

@@ -3,7 +3,9 @@
 Per fold the frame classifier is trained once; every aggregator (majority
 vote, mean probability, confidence-weighted vote, LSTM on cached features)
 is then scored on the same held-out videos, so their differences are not
-differences of training luck.
+differences of training luck. With a pose encoder (`movenet_*`), keypoints
+are extracted once for all folds (cached) and each fold trains the pose
+frame classifier and the pose LSTM.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from toolkit.config import Config
 from toolkit.data.splits import kfold_manifest, split_rows
 from toolkit.evaluation.evaluate import evaluate_frame_classifier
 from toolkit.evaluation.video_eval import lstm_from_cached_features
-from toolkit.models import get_feature_extractor
+from toolkit.models import get_feature_extractor, is_pose_model
 from toolkit.training.frame_trainer import train_frame_classifier
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
@@ -29,11 +31,23 @@ FOLD_REPORT = "fold_reports.json"
 
 def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_dir: Path,
              class_names: Sequence[str], vote_methods: Sequence[str], lstm: bool,
-             verbose: int | str = 2) -> dict[str, dict]:
-    """Trains one fold and returns {aggregator: report} for its held-out videos."""
+             verbose: int | str = 2, pose_sequences: Mapping[str, np.ndarray] | None = None) -> dict[str, dict]:
+    """Trains one fold and returns {aggregator: report} for its held-out videos.
+
+    `pose_sequences` (keypoints per video) are needed for pose encoders.
+    """
     done = fold_dir / FOLD_REPORT
     if done.is_file():  # A finished fold of an interrupted run: reuse it.
         return json.loads(done.read_text())
+    if is_pose_model(config.model_name):
+        from toolkit.training.pose_trainer import train_and_evaluate_pose_run
+
+        _, reports = train_and_evaluate_pose_run(config, rows, subsets, fold_dir, class_names, pose_sequences,
+                                                 vote_methods, verbose=0)
+        if not lstm:
+            reports.pop("video_lstm")
+        done.write_text(json.dumps(reports, indent=2))
+        return reports
     model = train_frame_classifier(config, rows, subsets, fold_dir, class_names, verbose=verbose)
     parts = split_rows(rows, subsets)
     reports = evaluate_frame_classifier(model, parts["test"], class_names, config.image_size, config.batch_size,
@@ -48,8 +62,11 @@ def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_
 
 def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.PathLike, folds: int | None = None,
                    vote_methods: Sequence[str] = ("majority", "mean"), lstm: bool = True,
-                   verbose: int | str = 2) -> list[dict]:
+                   verbose: int | str = 2, pose_cache_dir: str | os.PathLike | None = None) -> list[dict]:
     """Runs grouped k-fold CV and writes `summary.csv`, `summary.md` and `summary.png`.
+
+    For pose encoders, keypoints are cached in `pose_cache_dir` (default
+    `<out_dir>/pose_cache`; point it beside the frames to share it between runs).
 
     Returns:
         Summary rows: {aggregator, level, metric mean and std for each of
@@ -62,12 +79,17 @@ def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.Pa
     folds = folds or config.folds
     class_names = sorted({r["label"] for r in rows})
     fold_subsets = kfold_manifest(rows, folds, config.seed, config.validation_fraction)
+    pose_sequences = None
+    if is_pose_model(config.model_name):
+        from toolkit.training.pose_trainer import pose_sequences_for
+
+        pose_sequences = pose_sequences_for(config, rows, pose_cache_dir or out / "pose_cache")
     per_fold = []
     for k, subsets in enumerate(fold_subsets):
         print(f"--- fold {k + 1}/{folds}: {len({r['video_id'] for r, s in zip(rows, subsets) if s == 'test'})} "
               f"held-out videos", flush=True)
         per_fold.append(run_fold(config, rows, subsets, out / f"fold_{k}", class_names, vote_methods, lstm,
-                                 verbose))
+                                 verbose, pose_sequences))
     summary = summarise_folds(per_fold)
     write_summary(summary, out, config, folds)
     plot_bars({f"{r['aggregator']}": r["accuracy_mean"] for r in summary}, out / "summary.png",

@@ -196,20 +196,30 @@ class MoveNet:
 
     Args:
         model: "lightning" or "thunder" (looked up in `models_dir`), a model
-            JSON path, or a folder holding one (e.g. a downloaded tfhub model
-            converted to TF.js).
-        models_dir: where the named variants live.
+            JSON path, or a folder holding one (e.g. a downloaded TF.js model).
+        models_dir: where the named variants live, as `movenet-<variant>.json`
+            (+ weights) or `<variant>/model.json` (+ shards, as downloaded).
     """
 
     def __init__(self, model: str = "lightning", models_dir: str | os.PathLike = "../shared/models/movenet"):
         if model in MOVENET_VARIANTS:
-            path = Path(models_dir) / f"movenet-{model}.json"
+            folder = Path(models_dir)
+            candidates = [folder / f"movenet-{model}.json", folder / model / "model.json"]
+            path = next((c for c in candidates if c.is_file()), None)
+            if path is None:
+                raise PoseModelError(
+                    f"MoveNet {model} not found. Looked for {[str(c) for c in candidates]}. Set config "
+                    f"pose_model_dir (--pose-model-dir) to the folder holding movenet-{model}.json and its .bin "
+                    f"weights; with a network, download the TF.js model of "
+                    f"tfhub.dev/google/movenet/singlepose/{model}/4 (model.json and shards) into "
+                    f"{folder / model}/.")
         else:
             path = Path(model)
         self.function, self.signature = load_tfjs_graph_model(path)
         shape = self.function.inputs[0].shape
         self.input_size = int(shape[1])
-        self.name = Path(self.signature["path"]).stem
+        # Names the keypoint cache: one file per variant.
+        self.name = f"movenet-{model}" if model in MOVENET_VARIANTS else Path(self.signature["path"]).stem
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """`(N, H, W, 3)` uint8 RGB -> `(N, 17, 3)` float32 (y, x, score), y and x in [0, 1]."""

@@ -35,12 +35,27 @@ FRAME_MODELS: dict[str, FrameModelSpec] = {
 }
 FRAME_MODEL_NAMES = tuple(FRAME_MODELS)
 
+# Pretrained pose encoders (MoveNet, TF.js graph models; see toolkit.models.pose):
+# `model_name` -> the variant. A pose run describes each frame by keypoint
+# features and trains small heads on them instead of a pixel classifier.
+POSE_MODELS: dict[str, str] = {"movenet_lightning": "lightning", "movenet_thunder": "thunder"}
+MODEL_NAMES = FRAME_MODEL_NAMES + tuple(POSE_MODELS)
+
+
+def is_pose_model(model_name: str) -> bool:
+    """Whether `model_name` names a pose encoder rather than a pixel frame classifier."""
+    return model_name in POSE_MODELS
+
 
 def get_frame_model_spec(model_name: str) -> FrameModelSpec:
     """The registered spec for `model_name`; raises ValueError listing the choices."""
+    if model_name in POSE_MODELS:
+        raise ValueError(f"Received: model_name={model_name!r}, a pose encoder, where a pixel frame classifier "
+                         f"(one of {list(FRAME_MODELS)}) is needed. Pose runs are trained by "
+                         f"toolkit.training.pose_trainer (the recipes choose it from model_name).")
     if model_name not in FRAME_MODELS:
         raise ValueError(f"Unknown frame model. Received: model_name={model_name!r}; "
-                         f"expected one of {list(FRAME_MODELS)}")
+                         f"expected one of {list(MODEL_NAMES)}")
     return FRAME_MODELS[model_name]
 
 

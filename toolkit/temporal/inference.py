@@ -15,6 +15,7 @@ import numpy as np
 
 from toolkit.data.video import read_frames
 from toolkit.models.inference import GraphPredictor
+from toolkit.models.registry import is_pose_model
 from toolkit.temporal.layers import VotePooling
 from toolkit.temporal.vote import build_vote_classifier
 
@@ -85,6 +86,8 @@ class VideoClassifier:
         class_names = json.loads((run_dir / "class_names.json").read_text())
         config = json.loads((run_dir / "config.json").read_text())
         temporal = temporal or config.get("temporal", "vote")
+        if is_pose_model(config["model_name"]):
+            return PoseVideoClassifier.from_run(run_dir, config, class_names, temporal, vote_method)
         num_frames, image_size = int(config["frames_per_video"]), int(config["image_size"])
         if temporal == "lstm":
             path = run_dir / "lstm" / VIDEO_MODEL_FILE
@@ -185,17 +188,97 @@ class VideoClassifier:
         if window_s <= 0 or stride_s <= 0:
             raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         period = window_s / self.num_frames
-        clip = read_frames(path, every_seconds=period, size=self.image_size)
+        clip = read_frames(path, every_seconds=period, size=self._read_size(path))
         step = max(1, int(round(stride_s / period)))
         starts = list(range(0, max(1, len(clip.frames) - self.num_frames + 1), step))
-        clips = np.stack([self._as_clip(clip.frames[s:s + self.num_frames]) for s in starts])
-        probabilities = np.concatenate([self._predict_clips(clips[i:i + 8]) for i in range(0, len(clips), 8)])
+        probabilities = self._window_probabilities(clip.frames, starts)
         windows = []
         for s, p in zip(starts, probabilities):
             n = min(self.num_frames, len(clip.frames) - s)
             windows.append(self._verdict(path, p, n, float(clip.timestamps_s[s]),
                                          float(clip.timestamps_s[s + n - 1]) + period))
         return windows, merge_windows(windows, clip.info.duration_s)
+
+
+    def _read_size(self, path) -> int | tuple[int, int] | None:
+        """The frame size to decode `path` at."""
+        return self.image_size
+
+    def _window_probabilities(self, frames: np.ndarray, starts: Sequence[int]) -> np.ndarray:
+        """`(W, K)` probabilities of the windows of `num_frames` frames beginning at `starts`."""
+        clips = np.stack([self._as_clip(frames[s:s + self.num_frames]) for s in starts])
+        return np.concatenate([self._predict_clips(clips[i:i + 8]) for i in range(0, len(clips), 8)])
+
+
+# Pose runs decode frames at most this size on their long side: MoveNet sees
+# 192 or 256 px anyway, and a 1080p timeline would otherwise hold gigabytes.
+POSE_MAX_FRAME_SIDE = 640
+
+
+class PoseVideoClassifier(VideoClassifier):
+    """A pose run as a video classifier: MoveNet keypoints, pose features, then the LSTM or a vote.
+
+    Build with `VideoClassifier.from_run` on a run trained with a `movenet_*`
+    model_name.
+    """
+
+    def __init__(self, encoder, model: keras.Model, class_names: Sequence[str], num_frames: int,
+                 description: str, vote_method: str | None = None):
+        super().__init__(model, class_names, num_frames, POSE_MAX_FRAME_SIDE, description)
+        self.encoder = encoder
+        self._vote_method = vote_method
+
+    @classmethod
+    def from_run(cls, run_dir: Path, config: dict, class_names: Sequence[str], temporal: str,
+                 vote_method: str | None = None) -> "PoseVideoClassifier":
+        from toolkit.training.pose_trainer import (POSE_FRAME_MODEL_FILE, POSE_SEQUENCE_MODEL_FILE,
+                                                   load_pose_encoder)
+
+        if temporal not in ("vote", "lstm"):
+            raise ValueError(f"Received: temporal={temporal!r}; expected one of ['vote', 'lstm']")
+        name = POSE_SEQUENCE_MODEL_FILE if temporal == "lstm" else POSE_FRAME_MODEL_FILE
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"Pose run '{run_dir}' has no {name}; train it again with "
+                                    f"recipes/train_video_classifier.py --model-name {config['model_name']}.")
+        encoder = load_pose_encoder(config["model_name"], config["pose_model_dir"])
+        model = keras.models.load_model(run_dir / name)
+        num_frames = int(config["frames_per_video"])
+        if temporal == "lstm":
+            return cls(encoder, model, class_names, num_frames, f"LSTM over {config['model_name']} pose")
+        method = vote_method or config.get("vote_method", "mean")
+        return cls(encoder, model, class_names, num_frames,
+                   f"{method} vote over frames of {config['model_name']} pose", method)
+
+    def _read_size(self, path) -> tuple[int, int] | None:
+        import cv2
+
+        capture = cv2.VideoCapture(str(path))
+        width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+        capture.release()
+        if width <= 0 or height <= 0:
+            return None  # read_frames then reports what is wrong with the file
+        scale = min(1.0, POSE_MAX_FRAME_SIDE / max(width, height))
+        return max(1, round(height * scale)), max(1, round(width * scale))
+
+    def _keypoint_probabilities(self, keypoint_windows: Sequence[np.ndarray]) -> np.ndarray:
+        """`(W, K)` probabilities of windows of keypoints `(n, 17, 3)`."""
+        from toolkit.models.pose_features import pose_features, sample_uniform
+        from toolkit.training.pose_trainer import pose_frame_probabilities, vote_pose_frames
+
+        features = np.stack([sample_uniform(pose_features(k), self.num_frames) for k in keypoint_windows])
+        if self._vote_method is None:
+            return self._predict(features)
+        probabilities, seen = pose_frame_probabilities(self.model, features)
+        return vote_pose_frames(probabilities, seen, self._vote_method)
+
+    def classify(self, path: str | os.PathLike) -> VideoPrediction:
+        clip = read_frames(path, self.num_frames, size=self._read_size(path))
+        probabilities = self._keypoint_probabilities([self.encoder(clip.frames)])[0]
+        return self._verdict(path, probabilities, len(clip.frames), 0.0, clip.info.duration_s)
+
+    def _window_probabilities(self, frames: np.ndarray, starts: Sequence[int]) -> np.ndarray:
+        keypoints = self.encoder(frames)  # each frame once, however many windows share it
+        return self._keypoint_probabilities([keypoints[s:s + self.num_frames] for s in starts])
 
 
 def merge_windows(windows: Sequence[VideoPrediction], duration_s: float) -> list[Segment]:
@@ -215,4 +298,4 @@ def merge_windows(windows: Sequence[VideoPrediction], duration_s: float) -> list
     return segments
 
 
-__all__ = ["VideoClassifier", "VideoPrediction", "Segment", "merge_windows"]
+__all__ = ["PoseVideoClassifier", "VideoClassifier", "VideoPrediction", "Segment", "merge_windows"]

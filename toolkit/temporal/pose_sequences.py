@@ -11,7 +11,8 @@ import numpy as np
 
 from toolkit.data.manifest import rows_by_video
 from toolkit.models.pose import MoveNet
-from toolkit.models.pose_features import pose_features, sample_uniform
+from toolkit.models.pose_classifier import build_pose_frame_classifier
+from toolkit.models.pose_features import FEATURES_PER_FRAME, pose_features, sample_uniform
 
 
 def _key(video_id: str) -> str:
@@ -48,9 +49,11 @@ def extract_pose_sequences(encoder: MoveNet, rows: Sequence[Mapping], cache_dir:
 
 def pose_feature_arrays(sequences: Mapping[str, np.ndarray], video_ids: Sequence[str], labels: Sequence[int],
                         num_frames: int, mirror_invariant: bool = True) -> dict[str, np.ndarray]:
-    """`{"features": (V, T, 85), "labels": (V,), "video_ids": (V,)}` for the sequence head."""
-    features = np.stack([sample_uniform(pose_features(sequences[v], mirror_invariant=mirror_invariant), num_frames)
-                         for v in video_ids])
+    """`{"features": (V, T, 96), "labels": (V,), "video_ids": (V,)}` for the sequence head."""
+    features = np.zeros((len(video_ids), num_frames, FEATURES_PER_FRAME), dtype=np.float32)
+    for i, video_id in enumerate(video_ids):
+        features[i] = sample_uniform(pose_features(sequences[video_id], mirror_invariant=mirror_invariant),
+                                     num_frames)
     return {"features": features, "labels": np.asarray(labels, dtype=np.int32), "video_ids": np.asarray(video_ids)}
 
 
@@ -70,11 +73,7 @@ def frame_vote_probabilities(train_features: np.ndarray, train_labels: np.ndarra
     mask = np.abs(train_features).sum(-1) > 0
     x = train_features[mask]
     y = np.repeat(train_labels, train_features.shape[1]).reshape(mask.shape)[mask]
-    layers = [keras.Input((x.shape[-1],)), keras.layers.LayerNormalization(),
-              keras.layers.Dense(hidden, activation="relu")]
-    if dropout:
-        layers.append(keras.layers.Dropout(dropout))
-    model = keras.Sequential(layers + [keras.layers.Dense(num_classes, activation="softmax")])
+    model = build_pose_frame_classifier(num_classes, x.shape[-1], hidden, dropout)
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, class_weight=class_weight)
     probabilities = model.predict(test_features.reshape(-1, x.shape[-1]), verbose=0)
