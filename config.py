@@ -36,7 +36,8 @@ pose_model_dir = "../shared/models/movenet"
 # Frames sampled uniformly in time per video, for extraction and video models.
 frames_per_video = 16
 # How a frame classifier becomes a video classifier: "vote" (pool the frame
-# predictions) or "lstm" (TimeDistributed features + LSTM).
+# predictions) or "lstm" (TimeDistributed features + LSTM). A pose run trains
+# both; this picks the one classify_video uses by default.
 temporal = "vote"
 # Vote pooling: "majority", "mean" (mean probability) or "confidence"
 # (confidence-weighted mean probability).
@@ -54,7 +55,9 @@ learning_rate = 1e-3
 fine_tune_learning_rate = 1e-5
 # How many of the backbone's top layers stage 2 unfreezes (BatchNorm stays frozen).
 fine_tune_layers = 20
-# Epochs of the sequence head when training from cached frame features.
+# Epochs (at most; early stopping on validation) of the heads trained on cached
+# features: the LSTM sequence head, and for pose encoders the per-frame pose
+# classifier as well.
 lstm_epochs = 40
 # Training-time augmentation (never applied to evaluation data).
 augment = True

@@ -139,12 +139,19 @@ def train_pose_classifiers(config: Config, rows: Sequence[Mapping], subsets: Seq
     return PoseModels(frame_model, sequence_model)
 
 
+def _predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    # Direct calls: the heads are tiny, and `predict` retraces (and warns) for
+    # every new model, as cross-validation makes one per fold.
+    return np.concatenate([keras.ops.convert_to_numpy(model(inputs[i:i + batch_size], training=False))
+                           for i in range(0, len(inputs), batch_size)])
+
+
 def pose_frame_probabilities(frame_model: keras.Model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`(V, T, F)` pose features -> `(V, T, K)` frame probabilities and the `(V, T)` frames with a body."""
     static = features[..., :STATIC_FEATURES]
     seen = np.abs(static).sum(-1) > 0
     flat = static.reshape(-1, STATIC_FEATURES)
-    probabilities = frame_model.predict(flat, verbose=0, batch_size=256) if len(flat) else np.zeros((0, 1))
+    probabilities = _predict(frame_model, flat) if len(flat) else np.zeros((0, 1))
     return probabilities.reshape(*static.shape[:2], -1), seen
 
 
@@ -176,7 +183,7 @@ def evaluate_pose_classifiers(models: PoseModels, test: Mapping[str, np.ndarray]
     for method in methods:
         pooled = vote_pose_frames(probabilities, seen, method)
         reports[f"video_{method}"] = classification_report(labels, pooled.argmax(1), class_names, groups, seed)
-    sequence = models.sequence_model.predict(test["features"], verbose=0)
+    sequence = _predict(models.sequence_model, test["features"])
     reports["video_lstm"] = classification_report(labels, sequence.argmax(1), class_names, groups, seed)
     if out_dir is not None:
         for name, report in reports.items():
