@@ -86,7 +86,7 @@ class VideoClassifier:
         class_names = json.loads((run_dir / "class_names.json").read_text())
         config = json.loads((run_dir / "config.json").read_text())
         temporal = temporal or config.get("temporal", "vote")
-        if is_pose_model(config["model_name"]):
+        if is_pose_model(config.get("model_name", "")):
             return PoseVideoClassifier.from_run(run_dir, config, class_names, temporal, vote_method)
         num_frames, image_size = int(config["frames_per_video"]), int(config["image_size"])
         if temporal == "lstm":
