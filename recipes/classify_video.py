@@ -8,7 +8,9 @@ Prints the predicted exercise, its confidence, every class's probability and how
 were used. --timeline labels sliding windows across a long video and merges them into segments,
 so a workout with several exercises in one file is segmented. A file that cannot be read is
 reported and the others are still classified (exit status 1 if any failed). About 0.3 s per
-video after start-up for custom_cnn on 2 cores.
+video after start-up for custom_cnn on 2 cores. A pose run (model_name movenet_lightning or
+movenet_thunder) runs MoveNet on the sampled frames (about 0.2 s or 0.5 s per 16 frames), then
+its pose LSTM (--temporal lstm) or per-frame pose classifier with voting (--temporal vote).
 """
 
 import json
