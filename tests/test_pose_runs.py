@@ -171,3 +171,6 @@ def test_pose_recipes_train_classify_and_evaluate_on_real_clips(workout_pose_fra
     refused = run_recipe("train_video_classifier.py", "--frames", frames, "--end-to-end", *pose, check=False)
     assert refused.returncode != 0 and "pose encoder" in refused.stderr
     assert isinstance(VideoClassifier.from_run(run), PoseVideoClassifier)
+    run_recipe("cross_validate.py", "--frames", frames, "--out", tmp_path / "cv", *pose, "--folds", 2)
+    summary = (tmp_path / "cv" / "summary.csv").read_text()
+    assert "video_lstm" in summary and "video_mean" in summary
