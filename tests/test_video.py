@@ -29,6 +29,17 @@ def test_uniform_sampling_returns_rgb_uint8_at_size(synthetic_videos):
     assert clip.frames.std() > 1  # real content, not a blank frame
 
 
+def test_max_side_shrinks_keeping_the_aspect_ratio(synthetic_videos):
+    path, row = _first_video(synthetic_videos)
+    width, height = int(row["width"]), int(row["height"])
+    long_side = max(width, height)
+    clip = read_frames(path, 3, max_side=long_side // 2)
+    assert max(clip.frames.shape[1:3]) == long_side // 2
+    assert clip.frames.shape[2] / clip.frames.shape[1] == pytest.approx(width / height, rel=0.05)
+    # Frames already within the bound keep their decoded size.
+    assert read_frames(path, 3, max_side=long_side).frames.shape[1:3] == (height, width)
+
+
 def test_short_video_returns_each_frame_once(synthetic_videos):
     path, row = _first_video(synthetic_videos)
     clip = read_frames(path, 10_000, size=32)

@@ -294,8 +294,8 @@ SEEK_GAP = 250
 
 
 def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
-                every_seconds: float | None = None, size=None, seek_gap: int | None = SEEK_GAP,
-                on_frame=None) -> Clip:
+                every_seconds: float | None = None, size=None, max_side: int | None = None,
+                seek_gap: int | None = SEEK_GAP, on_frame=None) -> Clip:
     """Samples frames from a video as RGB uint8 arrays.
 
     Exactly one of `num_frames` (uniform in time over the whole video) or
@@ -309,6 +309,8 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
         every_seconds: sampling period in seconds.
         size: `(height, width)` or an int for square frames; None keeps the
             decoded size.
+        max_side: with `size=None`, shrink frames whose long side exceeds
+            this, keeping their aspect ratio (bounds memory on long videos).
         seek_gap: with `num_frames`, seek instead of decoding through gaps
             between sampled frames longer than this (long videos); None
             always reads sequentially. Seeking trusts the header's frame
@@ -333,6 +335,10 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
     capture = _open(path)
     container = _container_metadata(capture)
     container_count = container[0]
+    width, height = container[2], container[3]
+    if size is None and max_side is not None and max(width, height) > max_side:
+        scale = max_side / max(width, height)
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
 
     if every_seconds is not None:
         if not every_seconds > 0:

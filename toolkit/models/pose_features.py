@@ -1,15 +1,19 @@
-"""Pose features: keypoints normalised for position, scale and facing, plus velocities.
+"""Pose features: keypoints normalised for position, scale and facing, with angles and motion.
 
 Input keypoints follow MoveNet's COCO layout, `(T, 17, 3)` with (y, x, score)
-per joint in normalised image coordinates. Per frame the features are the
-joints' (x, y) relative to the hip centre divided by the torso length, a
-visibility flag per joint, and the (x, y) velocity since the previous frame:
-17 * 2 + 17 + 17 * 2 = 85 values. Joints below `min_score` are masked (zero
-coordinates, visibility 0), so an occluded wrist reads as unknown, not as a
-wrist at the hips. Nine angles follow (elbows, knees, hips, shoulders, and
-the torso's tilt from vertical, divided by pi; 0 when a joint is unseen), and
-after the velocities two values place the hip centre relative to its median
-position over the sequence (root motion, in torso lengths): 96 in all.
+per joint in normalised image coordinates. Per frame, in this order:
+
+* the joints' (x, y) relative to the hip centre divided by the torso length (34);
+* a visibility flag per joint (17);
+* nine angles in [0, 1] (radians / pi): elbows, knees, hips, shoulders, and
+  the torso's tilt from vertical; 0 when a joint is unseen (9);
+* the joints' (x, y) velocity since the previous frame (34);
+* root motion: the hip centre relative to its median position over the
+  sequence, in torso lengths (2).
+
+96 values in all; the first 60 (`STATIC_FEATURES`) need no other frame.
+Joints below `min_score` are masked (zero coordinates, visibility 0), so an
+occluded wrist reads as unknown, not as a wrist at the hips.
 """
 
 from __future__ import annotations

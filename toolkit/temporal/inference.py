@@ -188,7 +188,7 @@ class VideoClassifier:
         if window_s <= 0 or stride_s <= 0:
             raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         period = window_s / self.num_frames
-        clip = read_frames(path, every_seconds=period, size=self._read_size(path))
+        clip = read_frames(path, every_seconds=period, **self._frame_geometry())
         step = max(1, int(round(stride_s / period)))
         starts = list(range(0, max(1, len(clip.frames) - self.num_frames + 1), step))
         probabilities = self._window_probabilities(clip.frames, starts)
@@ -200,9 +200,9 @@ class VideoClassifier:
         return windows, merge_windows(windows, clip.info.duration_s)
 
 
-    def _read_size(self, path) -> int | tuple[int, int] | None:
-        """The frame size to decode `path` at."""
-        return self.image_size
+    def _frame_geometry(self) -> dict:
+        """How `read_frames` should size the decoded frames for this model."""
+        return {"size": self.image_size}
 
     def _window_probabilities(self, frames: np.ndarray, starts: Sequence[int]) -> np.ndarray:
         """`(W, K)` probabilities of the windows of `num_frames` frames beginning at `starts`."""
@@ -249,16 +249,9 @@ class PoseVideoClassifier(VideoClassifier):
         return cls(encoder, model, class_names, num_frames,
                    f"{method} vote over frames of {config['model_name']} pose", method)
 
-    def _read_size(self, path) -> tuple[int, int] | None:
-        import cv2
-
-        capture = cv2.VideoCapture(str(path))
-        width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
-        capture.release()
-        if width <= 0 or height <= 0:
-            return None  # read_frames then reports what is wrong with the file
-        scale = min(1.0, POSE_MAX_FRAME_SIDE / max(width, height))
-        return max(1, round(height * scale)), max(1, round(width * scale))
+    def _frame_geometry(self) -> dict:
+        # MoveNet letterboxes frames itself: keep their aspect ratio.
+        return {"max_side": POSE_MAX_FRAME_SIDE}
 
     def _keypoint_probabilities(self, keypoint_windows: Sequence[np.ndarray]) -> np.ndarray:
         """`(W, K)` probabilities of windows of keypoints `(n, 17, 3)`."""
@@ -272,7 +265,7 @@ class PoseVideoClassifier(VideoClassifier):
         return vote_pose_frames(probabilities, seen, self._vote_method)
 
     def classify(self, path: str | os.PathLike) -> VideoPrediction:
-        clip = read_frames(path, self.num_frames, size=self._read_size(path))
+        clip = read_frames(path, self.num_frames, **self._frame_geometry())
         probabilities = self._keypoint_probabilities([self.encoder(clip.frames)])[0]
         return self._verdict(path, probabilities, len(clip.frames), 0.0, clip.info.duration_s)
 

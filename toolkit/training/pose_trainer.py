@@ -85,29 +85,29 @@ def split_pose_arrays(sequences: Mapping[str, np.ndarray], rows: Sequence[Mappin
     return out
 
 
+def _static_frames(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(..., F)` pose features -> their static part and the mask of frames where a body was seen."""
+    static = features[..., :STATIC_FEATURES]
+    return static, np.abs(static).sum(-1) > 0
+
+
 def _frames_of(arrays: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Static features and labels of every frame where the pose model saw a body."""
-    static = arrays["features"][..., :STATIC_FEATURES]
-    seen = np.abs(static).sum(-1) > 0
+    static, seen = _static_frames(arrays["features"])
     labels = np.broadcast_to(arrays["labels"][:, None], seen.shape)
     return static[seen], labels[seen]
 
 
-def train_pose_classifiers(config: Config, rows: Sequence[Mapping], subsets: Sequence[str],
-                           run_dir: str | os.PathLike, class_names: Sequence[str],
-                           sequences: Mapping[str, np.ndarray], verbose: int | str = 0) -> PoseModels:
-    """Trains the per-frame pose classifier and the LSTM sequence head on the "train" videos.
+def fit_pose_heads(config: Config, data: Mapping[str, Mapping[str, np.ndarray]], run_dir: str | os.PathLike,
+                   num_classes: int, verbose: int | str = 0) -> PoseModels:
+    """Trains the per-frame pose classifier and the LSTM sequence head on `data["train"]`.
 
-    Both select on the "validation" videos (early stopping restores the best
-    weights) for at most `config.lstm_epochs` epochs, with balanced class
-    weights. The split is checked for leakage first. Both models are saved in
-    `run_dir` with the run's metadata.
+    `data` is what `split_pose_arrays` returns. Both heads select on the
+    validation videos (early stopping restores the best weights) for at most
+    `config.lstm_epochs` epochs, with balanced class weights, and are saved
+    in `run_dir`.
     """
     run_dir = Path(run_dir)
-    check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
-    class_names = list(class_names)
-    save_run_metadata(run_dir, config, class_names, rows, subsets)
-    data = split_pose_arrays(sequences, rows, subsets, class_names, config.frames_per_video)
     if not len(data["train"]["labels"]):
         raise ValueError("The split has no training videos.")
     has_validation = len(data["validation"]["labels"]) > 0
@@ -117,7 +117,7 @@ def train_pose_classifiers(config: Config, rows: Sequence[Mapping], subsets: Seq
     if not len(x):
         raise ValueError(f"The pose model ({config.model_name}) found no body in any training frame; "
                          f"check that the frames show a person.")
-    frame_model = build_pose_frame_classifier(len(class_names), dropout=config.dropout)
+    frame_model = build_pose_frame_classifier(num_classes, dropout=config.dropout)
     frame_model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy",
                         metrics=["accuracy"])
     validation = _frames_of(data["validation"]) if has_validation else None
@@ -125,14 +125,14 @@ def train_pose_classifiers(config: Config, rows: Sequence[Mapping], subsets: Seq
     run_dir.mkdir(parents=True, exist_ok=True)
     frame_model.fit(x, y, batch_size=config.batch_size, epochs=config.lstm_epochs, verbose=verbose,
                     validation_data=validation if monitor == "val_loss" else None,
-                    class_weight=balanced_class_weights(np.bincount(y, minlength=len(class_names))),
+                    class_weight=balanced_class_weights(np.bincount(y, minlength=num_classes)),
                     callbacks=[keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience,
                                                              restore_best_weights=True),
                                keras.callbacks.CSVLogger(str(run_dir / "training_log.csv"))])
     frame_model.save(run_dir / POSE_FRAME_MODEL_FILE)
 
     sequence_model = train_sequence_head(data["train"], data["validation"] if has_validation else None,
-                                         len(class_names), config.lstm_units, config.lstm_epochs,
+                                         num_classes, config.lstm_units, config.lstm_epochs,
                                          patience=max(config.early_stopping_patience, 8), seed=config.seed,
                                          log_dir=run_dir / "lstm", verbose=verbose)
     sequence_model.save(run_dir / POSE_SEQUENCE_MODEL_FILE)
@@ -148,8 +148,7 @@ def _predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 4096) -> 
 
 def pose_frame_probabilities(frame_model: keras.Model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`(V, T, F)` pose features -> `(V, T, K)` frame probabilities and the `(V, T)` frames with a body."""
-    static = features[..., :STATIC_FEATURES]
-    seen = np.abs(static).sum(-1) > 0
+    static, seen = _static_frames(features)
     flat = static.reshape(-1, STATIC_FEATURES)
     probabilities = _predict(frame_model, flat) if len(flat) else np.zeros((0, 1))
     return probabilities.reshape(*static.shape[:2], -1), seen
@@ -196,15 +195,20 @@ def train_and_evaluate_pose_run(config: Config, rows: Sequence[Mapping], subsets
                                 run_dir: str | os.PathLike, class_names: Sequence[str],
                                 sequences: Mapping[str, np.ndarray], methods: Sequence[str] = VotePooling.METHODS,
                                 verbose: int | str = 0) -> tuple[PoseModels, dict]:
-    """`train_pose_classifiers`, then `evaluate_pose_classifiers` on the test videos (reports saved in run_dir).
+    """A pose run on a split: both heads trained (`fit_pose_heads`), then scored on the test videos.
 
-    Returns the models and the reports ({} when the split has no test videos).
+    The split is checked for leakage first; the run's metadata, both models
+    and the test reports are written to `run_dir`. Returns the models and the
+    reports ({} when the split has no test videos).
     """
-    models = train_pose_classifiers(config, rows, subsets, run_dir, class_names, sequences, verbose)
-    test = split_pose_arrays(sequences, rows, subsets, class_names, config.frames_per_video)["test"]
-    if not len(test["labels"]):
+    check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+    class_names = list(class_names)
+    save_run_metadata(Path(run_dir), config, class_names, rows, subsets)
+    data = split_pose_arrays(sequences, rows, subsets, class_names, config.frames_per_video)
+    models = fit_pose_heads(config, data, run_dir, len(class_names), verbose)
+    if not len(data["test"]["labels"]):
         return models, {}
-    return models, evaluate_pose_classifiers(models, test, class_names, methods, config.seed, run_dir)
+    return models, evaluate_pose_classifiers(models, data["test"], class_names, methods, config.seed, run_dir)
 
 
 def train_pose_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], run_dir: str | os.PathLike,
@@ -234,8 +238,7 @@ def evaluate_pose_run(run_dir: str | os.PathLike, run_config: Mapping, rows: Seq
                       class_names: Sequence[str], pose_cache_dir: str | os.PathLike,
                       out_dir: str | os.PathLike | None = None, prefix: str = "test") -> dict:
     """Reports of a saved pose run on every video of `rows` (keypoints cached in `pose_cache_dir`)."""
-    encoder = load_pose_encoder(run_config["model_name"], run_config["pose_model_dir"])
-    sequences = extract_pose_sequences(encoder, rows, pose_cache_dir)
+    sequences = pose_sequences_for(Config(**run_config), rows, pose_cache_dir)
     test = split_pose_arrays(sequences, rows, ["test"] * len(rows), class_names,
                              int(run_config["frames_per_video"]))["test"]
     return evaluate_pose_classifiers(load_pose_models(run_dir), test, class_names,
