@@ -9,7 +9,7 @@ VALID = Config(model_name="custom_cnn", weights=None)
 
 
 @pytest.mark.parametrize("field, value, expected", [
-    ("model_name", "resnet9000", "one of ['efficientnet_b0', 'custom_cnn', 'movenet_lightning', 'movenet_thunder']"),
+    ("model_name", "resnet9000", "one of ['efficientnet_b0', 'efficientnet_lite0', 'custom_cnn', 'movenet_lightning', 'movenet_thunder']"),
     ("weights", "/no/such/weights.h5", "existing weights file"),
     ("weights", 3, "'imagenet'"),
     ("image_size", 8, "integer >= 32"),

@@ -12,6 +12,7 @@ import keras
 
 from toolkit.models.custom_cnn import build_custom_cnn
 from toolkit.models.efficientnet import build_efficientnet_b0
+from toolkit.models.efficientnet_lite import build_efficientnet_lite0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +32,7 @@ class FrameModelSpec:
 
 FRAME_MODELS: dict[str, FrameModelSpec] = {
     "efficientnet_b0": FrameModelSpec(build_efficientnet_b0, 224, pretrained=True),
+    "efficientnet_lite0": FrameModelSpec(build_efficientnet_lite0, 224, pretrained=True),
     "custom_cnn": FrameModelSpec(build_custom_cnn, 128, pretrained=False),
 }
 FRAME_MODEL_NAMES = tuple(FRAME_MODELS)
@@ -67,8 +69,9 @@ def build_frame_classifier(model_name: str, num_classes: int, image_size: int = 
         model_name: a key of `FRAME_MODELS`.
         num_classes: size of the softmax head.
         image_size: square input size in pixels.
-        weights: "imagenet", a weights-file path, or None (random init).
-            Only models with `pretrained=True` accept "imagenet".
+        weights: "imagenet" (the pretrained weights where the model has
+            them; a model without any, like custom_cnn, starts from random
+            weights), a weights-file path, or None (random init).
         dropout: dropout rate before the head.
 
     Returns:
@@ -80,6 +83,5 @@ def build_frame_classifier(model_name: str, num_classes: int, image_size: int = 
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"Received: num_classes={num_classes!r}; expected an integer >= 2")
     if weights == "imagenet" and not spec.pretrained:
-        raise ValueError(f"Model {model_name!r} has no ImageNet weights. Received: weights='imagenet'; "
-                         f"expected None or a weights-file path.")
+        weights = None
     return spec.build(num_classes=num_classes, image_size=image_size, weights=weights, dropout=dropout)

@@ -23,7 +23,7 @@ from toolkit.data.augment import AugmentConfig
 from toolkit.data.pipeline import class_weights, make_frame_dataset
 from toolkit.data.splits import check_no_leakage, save_split, split_rows
 from toolkit.evaluation.plots import plot_training_curves
-from toolkit.models import build_frame_classifier
+from toolkit.models import build_frame_classifier, get_frame_model_spec
 from toolkit.training.fine_tuning import freeze_backbone, unfreeze_top_layers
 
 MODEL_FILE = "model.keras"
@@ -102,7 +102,7 @@ def train_frame_classifier(config: Config, rows: Sequence[Mapping], subsets: Seq
     keras.utils.set_random_seed(config.seed)
     model = build_frame_classifier(config.model_name, len(class_names), config.image_size,
                                    config.weights, config.dropout)
-    pretrained = config.weights is not None and config.model_name == "efficientnet_b0"
+    pretrained = config.weights is not None and get_frame_model_spec(config.model_name).pretrained
     stage1_weights = run_dir / "stage1.weights.h5"
 
     if pretrained:
