@@ -13,7 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from toolkit.data.video import read_frames  # noqa: E402
+from workout_runtime.video import read_frames  # noqa: E402
 from toolkit.models.pose import MoveNet  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

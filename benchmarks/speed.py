@@ -135,7 +135,7 @@ def main() -> None:
                "clips": {"short_s": short_s, "long_s": long_s}}
 
     # === 1. Reader ===
-    from toolkit.data.video import read_frames
+    from workout_runtime.video import read_frames
 
     reader = {}
     for name, clip in (("short", short), ("long", long)):

@@ -20,7 +20,7 @@ from toolkit.cli import make_parser, quiet_tensorflow
 
 quiet_tensorflow()
 
-from toolkit.data.video import VideoReadError  # noqa: E402
+from workout_runtime.video import VideoReadError  # noqa: E402
 from toolkit.temporal.inference import VideoClassifier  # noqa: E402
 
 

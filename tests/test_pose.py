@@ -18,7 +18,7 @@ def movenet_dir(shared_dir):
 
 
 def test_movenet_on_a_real_frame(movenet_dir, shared_dir):
-    from toolkit.data.video import read_frames
+    from workout_runtime.video import read_frames
 
     video = sorted((shared_dir / "data" / "workout4" / "squats").glob("*.mp4"))[0]
     frame = read_frames(video, 1).frames

@@ -161,7 +161,7 @@ def test_vote_pooling_rejects_unknown_method():
 def test_overlapped_classify_equals_the_vote_model(synthetic_videos, tmp_path, method):
     import json
 
-    from toolkit.data.video import read_frames
+    from workout_runtime.video import read_frames
     from toolkit.temporal.inference import VideoClassifier
 
     model = build_frame_classifier("custom_cnn", 3, 32, None)

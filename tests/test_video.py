@@ -2,7 +2,7 @@ import csv
 import numpy as np
 import pytest
 
-from toolkit.data.video import VideoReadError, pad_frames, probe_video, read_frames, uniform_indices
+from workout_runtime.video import VideoReadError, pad_frames, probe_video, read_frames, uniform_indices
 
 
 def _first_video(folder):

@@ -1,0 +1,23 @@
+"""workout-toolkit: recognise workout exercises in images and videos with Keras.
+
+Importing `toolkit` registers its Keras layers (MoveNet, pose features, the
+temporal heads' layers), so a run's saved model loads with plain Keras:
+
+    import keras, toolkit
+    model = keras.models.load_model("runs/pose/vote.keras")   # safe_mode stays on
+    probabilities = model(frames[None])                        # uint8 (1, T, H, W, 3)
+
+Worker processes the toolkit starts to render or decode (which never load a
+model) skip the registration, and with it TensorFlow's start-up cost. The
+TensorFlow-free runtime for exported models is the `workout_runtime` package.
+"""
+
+import multiprocessing as _multiprocessing
+
+from workout_runtime import __version__
+
+if _multiprocessing.parent_process() is None:
+    from toolkit.models import layers as _model_layers, pose as _pose, pose_features as _pose_features  # noqa: F401
+    from toolkit.temporal import layers as _temporal_layers, pose_motion as _pose_motion  # noqa: F401
+
+__all__ = ["__version__"]

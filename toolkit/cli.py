@@ -1,16 +1,6 @@
-"""Small helpers the recipes share: quiet TensorFlow logs, argument parsers."""
+"""The recipes' shared command-line handling: see `workout_runtime.cli` (TensorFlow-free, so an exported
+model can be run without it)."""
 
-from __future__ import annotations
+from workout_runtime.cli import INTERRUPTED, make_parser, quiet_tensorflow, run_recipe
 
-import argparse
-import os
-
-
-def quiet_tensorflow() -> None:
-    """Hide TensorFlow's C++ info logs; call before TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def make_parser(doc: str | None) -> argparse.ArgumentParser:
-    """An argument parser whose --help shows the recipe's docstring verbatim."""
-    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+__all__ = ["INTERRUPTED", "make_parser", "quiet_tensorflow", "run_recipe"]

@@ -23,15 +23,20 @@ import types
 from pathlib import Path
 from typing import Any, Iterable
 
-from toolkit.models.registry import MODEL_NAMES, is_pose_model
+from toolkit.errors import UserError
+from toolkit.models.registry import MODEL_NAMES, PIXEL_ENCODERS, UnknownModelError, encoder_info
+from toolkit.temporal.heads import AGGREGATORS
 from toolkit.temporal.layers import VotePooling
 
-TEMPORAL_AGGREGATORS = ("vote", "lstm")
+TEMPORAL_AGGREGATORS = AGGREGATORS
 VOTE_METHODS = VotePooling.METHODS
+DISTRIBUTE_CHOICES = ("none", "mirrored")
+# Renamed fields: an old config.py gets a pointer instead of "unknown field".
+RENAMED = {"lstm_epochs": "head_epochs"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config.py"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value is invalid; the message names field and value."""
 
 
@@ -40,7 +45,7 @@ class Config:
     """Every switch of the toolkit. See `config.py` for what each one does."""
 
     # === Model ===
-    model_name: str = "efficientnet_b0"
+    model_name: str = "efficientnet_lite0"
     weights: str | None = "imagenet"
     image_size: int = 224
     dropout: float = 0.2
@@ -49,17 +54,25 @@ class Config:
     frames_per_video: int = 16
     temporal: str = "vote"
     vote_method: str = "mean"
+    frame_head_units: int = 64
     lstm_units: int = 64
+    transformer_units: int = 64
+    transformer_layers: int = 2
+    # === Verdicts ===
+    reject_unknown: bool = True
+    accept_rate: float = 0.95
     # === Training ===
     batch_size: int = 32
     epochs: int = 10
-    fine_tune_epochs: int = 5
+    fine_tune_epochs: int = 0
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-5
     fine_tune_layers: int = 20
-    lstm_epochs: int = 40
+    head_epochs: int = 40
+    sequence_learning_rate: float = 2e-3
     augment: bool = True
     early_stopping_patience: int = 5
+    distribute: str = "none"
     # === Splits ===
     validation_fraction: float = 0.15
     test_fraction: float = 0.2
@@ -107,26 +120,44 @@ class Config:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 fail(name, "a positive number")
 
-        choice("model_name", MODEL_NAMES)
-        if self.weights is not None and not is_pose_model(self.model_name):  # pose encoders ignore weights
+        try:
+            info = encoder_info(self.model_name, 224)
+        except UnknownModelError:
+            fail("model_name", f"one of {list(MODEL_NAMES)}, or a pose and a pixel encoder joined by '+' "
+                               f"(e.g. 'movenet_thunder+efficientnet_lite0')")
+        if self.weights is not None and info.pixel is not None:  # pose encoders ignore weights
             if not isinstance(self.weights, str):
                 fail("weights", "'imagenet', a path to a weights file, or None")
             if self.weights != "imagenet" and not Path(self.weights).is_file():
                 fail("weights", "'imagenet', None, or the path of an existing weights file "
                                 "(the file was not found)")
+        if info.pose and info.pixel and (self.weights is None or not PIXEL_ENCODERS[info.pixel].pretrained):
+            raise ConfigError(
+                f"Invalid config fields 'model_name' and 'weights'. Received: model_name={self.model_name!r}, "
+                f"weights={self.weights!r}; a combined encoder keeps its pixel part frozen, so it needs a "
+                f"pretrained one: efficientnet_lite0 or efficientnet_b0 with weights='imagenet' or a weights file.")
         integer("image_size", 32)
         fraction("dropout", 0.0, 1.0)
         integer("frames_per_video", 1)
         choice("temporal", TEMPORAL_AGGREGATORS)
         choice("vote_method", VOTE_METHODS)
+        integer("frame_head_units", 0)
         integer("lstm_units", 1)
+        integer("transformer_units", 4)
+        if isinstance(self.transformer_units, int) and self.transformer_units % 4:
+            fail("transformer_units", "a multiple of 4 (the transformer has 4 attention heads)")
+        integer("transformer_layers", 1)
+        if not isinstance(self.reject_unknown, bool):
+            fail("reject_unknown", "True or False")
+        fraction("accept_rate", 0.5, 1.0)
         integer("batch_size", 1)
         integer("epochs", 0)
         integer("fine_tune_epochs", 0)
         positive("learning_rate")
         positive("fine_tune_learning_rate")
         integer("fine_tune_layers", 0)
-        integer("lstm_epochs", 0)
+        integer("head_epochs", 0)
+        positive("sequence_learning_rate")
         if not isinstance(self.augment, bool):
             fail("augment", "True or False")
         integer("early_stopping_patience", 0)
@@ -137,6 +168,7 @@ class Config:
                 "Invalid config fields 'validation_fraction' and 'test_fraction'. Received: "
                 f"validation_fraction={self.validation_fraction!r}, test_fraction={self.test_fraction!r}; "
                 "expected their sum to be below 1 so that some data is left to train on.")
+        choice("distribute", DISTRIBUTE_CHOICES)
         integer("folds", 2)
         integer("seed", 0)
         for name in ("pose_model_dir", "video_dir", "frames_dir", "runs_dir"):
@@ -170,6 +202,9 @@ def load_config_module(path: str | os.PathLike = DEFAULT_CONFIG_PATH) -> Config:
     for name, value in vars(module).items():
         if name.startswith("_") or isinstance(value, types.ModuleType) or callable(value):
             continue
+        if name in RENAMED:
+            raise ConfigError(f"Config field {name!r} in {path} was renamed to {RENAMED[name]!r} (it now sets "
+                              f"every head trained on cached features); rename it there.")
         if name not in FIELDS:
             raise ConfigError(f"Unknown config field in {path}. Received: {name}={value!r}; "
                               f"expected one of {sorted(FIELDS)}.")

@@ -1,0 +1,1 @@
+"""Datasets: synthetic videos, frame extraction, manifests, image folders, grouped splits, tf.data pipelines."""

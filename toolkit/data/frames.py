@@ -21,7 +21,7 @@ import cv2
 
 from toolkit.data.manifest import (MANIFEST_NAME, group_from_pattern, read_group_table,
                                    write_manifest)
-from toolkit.data.video import VIDEO_EXTENSIONS, VideoReadError, read_frames
+from workout_runtime.video import VIDEO_EXTENSIONS, VideoReadError, read_frames
 
 _VIDEO_DONE = "frames.csv"
 

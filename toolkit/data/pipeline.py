@@ -37,11 +37,16 @@ def class_weights(rows: Sequence[Mapping], class_names: Sequence[str]) -> dict[i
     return balanced_class_weights([sum(r["label"] == c for r in rows) for c in class_names])
 
 
+def decode_image(path: tf.Tensor) -> tf.Tensor:
+    """JPEG/PNG file -> `(H, W, 3)` uint8 RGB at its own size (eager or in tf.data)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image.set_shape((None, None, 3))
+    return image
+
+
 def decode_and_resize(path: tf.Tensor, image_size: int) -> tf.Tensor:
     """JPEG/PNG file -> `(image_size, image_size, 3)` uint8 RGB (eager or in tf.data)."""
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    image = tf.image.resize(image, (image_size, image_size), method="area")
+    image = tf.image.resize(decode_image(path), (image_size, image_size), method="area")
     image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
     image.set_shape((image_size, image_size, 3))
     return image

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from toolkit.data.frames import discover_videos
-from toolkit.data.video import VideoInfo, VideoReadError, probe_video
+from workout_runtime.video import VideoInfo, VideoReadError, probe_video
 
 
 @dataclasses.dataclass

@@ -1,0 +1,1 @@
+"""Scoring runs: reports with chance levels, cross-validation, plots."""

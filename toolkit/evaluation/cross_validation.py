@@ -1,11 +1,13 @@
-"""Stratified group k-fold cross-validation of frame models and their aggregators.
+"""Repeated stratified group k-fold cross-validation of a run's every aggregator.
 
-Per fold the frame classifier is trained once; every aggregator (majority
-vote, mean probability, confidence-weighted vote, LSTM on cached features)
-is then scored on the same held-out videos, so their differences are not
-differences of training luck. With a pose encoder (`movenet_*`), keypoints
-are extracted once for all folds (cached) and each fold trains the pose
-frame classifier and the pose LSTM.
+Per fold, one run trains (`train_run`: the encoder if it trains, the frame
+head, the LSTM and the transformer) and every aggregator is scored on the
+same held-out videos, so their differences are not differences of training
+luck. With `repeats > 1` the folds are drawn again with other seeds (seed,
+seed + 1, ...): a figure that moves with the fold seed is one draw, not a
+result, so the headline is the mean and standard deviation over all folds of
+all repeats, with each repeat's mean beside it. Frozen encoders' features are
+computed once and shared by every fold.
 """
 
 from __future__ import annotations
@@ -20,107 +22,115 @@ import numpy as np
 
 from toolkit.config import Config
 from toolkit.data.splits import kfold_manifest, split_rows
-from toolkit.evaluation.evaluate import evaluate_frame_classifier
-from toolkit.evaluation.video_eval import lstm_from_cached_features
-from toolkit.models import get_feature_extractor, is_pose_model
-from toolkit.training.frame_trainer import train_frame_classifier
+from toolkit.evaluation.evaluate import models_of, score_run
+from toolkit.temporal.heads import AGGREGATORS
+from toolkit.training.trainer import train_run
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 FOLD_REPORT = "fold_reports.json"
 
 
 def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_dir: Path,
-             class_names: Sequence[str], vote_methods: Sequence[str], lstm: bool,
-             verbose: int | str = 2, pose_sequences: Mapping[str, np.ndarray] | None = None) -> dict[str, dict]:
-    """Trains one fold and returns {aggregator: report} for its held-out videos.
-
-    `pose_sequences` (keypoints per video) are needed for pose encoders.
-    """
+             vote_methods: Sequence[str], aggregators: Sequence[str],
+             feature_cache_dir: str | os.PathLike | None = None, verbose: int | str = 0) -> dict[str, dict]:
+    """Trains one fold and returns {aggregator: report} for its held-out videos (reused if already done)."""
     done = fold_dir / FOLD_REPORT
     if done.is_file():  # A finished fold of an interrupted run: reuse it.
         return json.loads(done.read_text())
-    if is_pose_model(config.model_name):
-        from toolkit.training.pose_trainer import train_and_evaluate_pose_run
-
-        _, reports = train_and_evaluate_pose_run(config, rows, subsets, fold_dir, class_names, pose_sequences,
-                                                 vote_methods, verbose=0)
-        if not lstm:
-            reports.pop("video_lstm")
-        done.write_text(json.dumps(reports, indent=2))
-        return reports
-    model = train_frame_classifier(config, rows, subsets, fold_dir, class_names, verbose=verbose)
-    parts = split_rows(rows, subsets)
-    reports = evaluate_frame_classifier(model, parts["test"], class_names, config.image_size, config.batch_size,
-                                        methods=vote_methods, seed=config.seed, out_dir=fold_dir)
-    if lstm:
-        _, reports["video_lstm"], _ = lstm_from_cached_features(
-            get_feature_extractor(model), rows, subsets, class_names, config, fold_dir / "feature_cache",
-            out_dir=fold_dir)
+    trained = train_run(config, rows, subsets, fold_dir, aggregators=aggregators, feature_cache_dir=feature_cache_dir,
+                        overwrite=True, save_models=False, verbose=verbose, progress=False, log=lambda _: None)
+    test_rows = split_rows(rows, subsets)["test"]
+    reports = score_run(models_of(trained), test_rows, trained.features, vote_methods, config.seed, fold_dir,
+                        prefix="test")
     done.write_text(json.dumps(reports, indent=2))
     return reports
 
 
 def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.PathLike, folds: int | None = None,
-                   vote_methods: Sequence[str] = ("majority", "mean"), lstm: bool = True,
-                   verbose: int | str = 2, pose_cache_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Runs grouped k-fold CV and writes `summary.csv`, `summary.md` and `summary.png`.
+                   vote_methods: Sequence[str] = ("majority", "mean"), aggregators: Sequence[str] = AGGREGATORS,
+                   repeats: int = 1, feature_cache_dir: str | os.PathLike | None = None,
+                   verbose: int | str = 0) -> list[dict]:
+    """Runs repeated grouped k-fold CV; writes `summary.csv`, `summary.md` and `summary.png`.
 
-    For pose encoders, keypoints are cached in `pose_cache_dir` (default
-    `<out_dir>/pose_cache`; point it beside the frames to share it between runs).
+    Args:
+        config: the runs' config; `config.seed` seeds the first repeat's folds.
+        rows: the frame manifest.
+        out_dir: `repeat_<r>/fold_<k>/` per fold, and the summaries.
+        folds: folds per repeat (default `config.folds`).
+        vote_methods: vote pooling methods to score.
+        aggregators: sequence heads to train besides voting.
+        repeats: fold seeds to run.
+        feature_cache_dir: where frozen encoders' features are cached
+            (default `<out_dir>/feature_cache`; beside the frames shares them
+            between runs).
 
     Returns:
-        Summary rows: {aggregator, level, metric mean and std for each of
-        accuracy, balanced accuracy and macro-F1, folds}.
+        Summary rows: {aggregator, level, folds, repeats, <metric>_mean and
+        _std over all folds, <metric>_repeat_means, chance levels}.
     """
-    from toolkit.evaluation.plots import plot_bars
+    from toolkit.evaluation.plots import plot_cross_validation
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     folds = folds or config.folds
-    class_names = sorted({r["label"] for r in rows})
-    fold_subsets = kfold_manifest(rows, folds, config.seed, config.validation_fraction)
-    pose_sequences = None
-    if is_pose_model(config.model_name):
-        from toolkit.training.pose_trainer import pose_sequences_for
-
-        pose_sequences = pose_sequences_for(config, rows, pose_cache_dir or out / "pose_cache")
-    per_fold = []
-    for k, subsets in enumerate(fold_subsets):
-        print(f"--- fold {k + 1}/{folds}: {len({r['video_id'] for r, s in zip(rows, subsets) if s == 'test'})} "
-              f"held-out videos", flush=True)
-        per_fold.append(run_fold(config, rows, subsets, out / f"fold_{k}", class_names, vote_methods, lstm,
-                                 verbose, pose_sequences))
-    summary = summarise_folds(per_fold)
-    write_summary(summary, out, config, folds)
-    plot_bars({f"{r['aggregator']}": r["accuracy_mean"] for r in summary}, out / "summary.png",
-              f"{folds}-fold grouped CV accuracy ({config.model_name})", "accuracy (mean over folds)")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"Received: repeats={repeats!r}; expected an integer >= 1")
+    # Every repeat's folds are drawn before any training, so a bad --folds fails at once.
+    plans = [kfold_manifest(rows, folds, config.seed + r, config.validation_fraction) for r in range(repeats)]
+    cache = feature_cache_dir or out / "feature_cache"
+    per_repeat: list[list[dict]] = []
+    for r, fold_subsets in enumerate(plans):
+        repeat_config = config.replace(seed=config.seed + r)
+        per_repeat.append([])
+        for k, subsets in enumerate(fold_subsets):
+            held_out = len({row["video_id"] for row, s in zip(rows, subsets) if s == "test"})
+            print(f"--- repeat {r + 1}/{repeats} (fold seed {repeat_config.seed}), fold {k + 1}/{folds}: "
+                  f"{held_out} held-out videos", flush=True)
+            per_repeat[-1].append(run_fold(repeat_config, rows, subsets, out / f"repeat_{r}" / f"fold_{k}",
+                                           vote_methods, aggregators, cache, verbose))
+    summary = summarise_folds(per_repeat)
+    write_summary(summary, out, config, folds, repeats)
+    plot_cross_validation(summary, per_repeat, out / "summary.png",
+                          f"{folds}-fold grouped CV x {repeats} fold seed(s), {config.model_name}")
     return summary
 
 
-def summarise_folds(per_fold: Sequence[Mapping[str, Mapping]]) -> list[dict]:
-    """Mean and standard deviation over folds of each metric, per aggregator."""
+def summarise_folds(per_repeat: Sequence[Sequence[Mapping[str, Mapping]]]) -> list[dict]:
+    """Mean and standard deviation over every fold of every repeat, each repeat's mean, chance levels."""
+    all_folds = [fold for repeat in per_repeat for fold in repeat]
     rows = []
-    for name in per_fold[0]:
-        row = {"aggregator": name, "level": "frame" if name == "frame" else "video", "folds": len(per_fold)}
+    for name in all_folds[0]:
+        row = {"aggregator": name, "level": "frame" if name == "frame" else "video", "folds": len(all_folds),
+               "repeats": len(per_repeat)}
         for metric in METRICS:
-            values = np.array([fold[name][metric] for fold in per_fold])
+            values = np.array([fold[name][metric] for fold in all_folds])
             row[f"{metric}_mean"] = float(values.mean())
             row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            row[f"{metric}_repeat_means"] = [float(np.mean([f[name][metric] for f in repeat])) for repeat in per_repeat]
+        for chance in ("chance_uniform", "chance_majority"):
+            row[chance] = float(np.mean([fold[name].get(chance, np.nan) for fold in all_folds]))
         rows.append(row)
     return rows
 
 
-def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: int) -> None:
-    fields = ["aggregator", "level", "folds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
+def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: int, repeats: int = 1) -> None:
+    fields = (["aggregator", "level", "folds", "repeats"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
+              + ["chance_uniform", "chance_majority"])
     with open(out / "summary.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(summary)
-    lines = [f"# {folds}-fold stratified group cross-validation ({config.model_name}, "
+    (out / "summary.json").write_text(json.dumps(list(summary), indent=2))
+    lines = [f"# {folds}-fold stratified group cross-validation x {repeats} fold seed(s) ({config.model_name}, "
              f"{config.frames_per_video} frames per video)", "",
-             "| aggregator | level | accuracy | balanced accuracy | macro-F1 |", "|---|---|---|---|---|"]
+             "| aggregator | level | accuracy | balanced accuracy | macro-F1 | accuracy per fold seed | chance |",
+             "|---|---|---|---|---|---|---|"]
     for r in summary:
         cells = [f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}" for m in METRICS]
-        lines.append(f"| {r['aggregator']} | {r['level']} | " + " | ".join(cells) + " |")
-    lines += ["", "Mean ± standard deviation over folds; no group (video, person, source) is on two sides."]
+        seeds = ", ".join(f"{v:.3f}" for v in r["accuracy_repeat_means"])
+        lines.append(f"| {r['aggregator']} | {r['level']} | " + " | ".join(cells)
+                     + f" | {seeds} | {r['chance_uniform']:.2f} uniform, {r['chance_majority']:.2f} majority |")
+    lines += ["", f"Mean ± standard deviation over all {summary[0]['folds']} folds (seeds {config.seed}.."
+                  f"{config.seed + repeats - 1}); no group (video, person, source) is on two sides of any fold.",
+              "Chance: guessing uniformly, and always naming each fold's most frequent class (mean over folds)."]
     (out / "summary.md").write_text("\n".join(lines) + "\n")

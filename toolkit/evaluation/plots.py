@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from typing import Sequence
 
@@ -37,31 +36,6 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: 
     plt.close(fig)
 
 
-def plot_training_curves(log_path: str | os.PathLike, path: str | os.PathLike,
-                         stage_boundaries: Sequence[int] = ()) -> None:
-    """Loss and accuracy per epoch from a Keras CSVLogger file."""
-    with open(log_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return
-    epochs = np.arange(1, len(rows) + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
-        for prefix, style in (("", "-"), ("val_", "--")):
-            key = prefix + metric
-            if key in rows[0]:
-                values = [float(r[key]) if r[key] not in ("", "NA") else np.nan for r in rows]
-                ax.plot(epochs, values, style, label=key.replace("_", " "))
-        for boundary in stage_boundaries:
-            ax.axvline(boundary + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def plot_bars(values: dict[str, float], path: str | os.PathLike, title: str, ylabel: str) -> None:
     fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(values) + 2), 3.5))
     ax.bar(list(values), list(values.values()), color="#4c72b0")
@@ -79,6 +53,35 @@ def plot_histogram(values: Sequence[float], path: str | os.PathLike, title: str,
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("videos")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_cross_validation(summary: Sequence[dict], per_repeat: Sequence[Sequence[dict]], path: str | os.PathLike,
+                          title: str, metric: str = "accuracy") -> None:
+    """Mean per aggregator with its spread over folds (error bars, and each fold as a dot) and chance lines."""
+    names = [row["aggregator"] for row in summary]
+    means = [row[f"{metric}_mean"] for row in summary]
+    stds = [row[f"{metric}_std"] for row in summary]
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(names) + 2), 4))
+    positions = np.arange(len(names))
+    ax.bar(positions, means, yerr=stds, capsize=4, color="#4c72b0", alpha=0.8, label="mean ± std over folds")
+    rng = np.random.default_rng(0)
+    folds = [fold for repeat in per_repeat for fold in repeat]
+    for x, name in zip(positions, names):
+        values = [fold[name][metric] for fold in folds]
+        ax.scatter(x + rng.uniform(-0.15, 0.15, len(values)), values, s=12, color="black", zorder=3,
+                   label="one fold" if x == 0 else None)
+    uniform = float(np.mean([row["chance_uniform"] for row in summary]))
+    majority = float(np.mean([row["chance_majority"] for row in summary]))
+    ax.axhline(uniform, color="#c44e52", linestyle="--", label=f"chance, uniform guess ({uniform:.2f})")
+    ax.axhline(majority, color="#dd8452", linestyle=":", label=f"chance, most frequent class ({majority:.2f})")
+    ax.set_xticks(positions, names, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

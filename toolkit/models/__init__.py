@@ -1,8 +1,8 @@
-"""Frame classifiers and pose encoders, chosen by name."""
+"""Encoders chosen by name, and the frame head they share."""
 
-from toolkit.models.heads import get_feature_extractor
-from toolkit.models.registry import (FRAME_MODEL_NAMES, FRAME_MODELS, MODEL_NAMES, POSE_MODELS,
-                                     build_frame_classifier, get_frame_model_spec, is_pose_model)
+from toolkit.models.frame_head import build_frame_classifier, build_frame_head
+from toolkit.models.registry import (MODEL_NAMES, PIXEL_ENCODERS, POSE_ENCODERS, EncoderInfo, UnknownModelError,
+                                     build_encoder, encoder_info)
 
-__all__ = ["FRAME_MODELS", "FRAME_MODEL_NAMES", "MODEL_NAMES", "POSE_MODELS", "build_frame_classifier",
-           "get_feature_extractor", "get_frame_model_spec", "is_pose_model"]
+__all__ = ["MODEL_NAMES", "PIXEL_ENCODERS", "POSE_ENCODERS", "EncoderInfo", "UnknownModelError", "build_encoder",
+           "build_frame_classifier", "build_frame_head", "encoder_info"]

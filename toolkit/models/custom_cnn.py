@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import keras
 
-from toolkit.models.heads import FEATURES_NAME, attach_classifier_head
+from toolkit.models.heads import FEATURES_NAME
 
 FILTERS = (32, 64, 128, 256)
 
 
-def build_custom_cnn_features(filters=FILTERS) -> keras.Model:
-    """Images of any size, uint8 range -> pooled features of size `filters[-1]`."""
+def build_custom_cnn_features(image_size: int | None = None, weights: str | None = None,
+                              filters=FILTERS) -> keras.Model:
+    """Images of any size, uint8 range -> pooled features of size `filters[-1]`.
+
+    Args:
+        image_size: accepted for a uniform factory signature; the network
+            ends in global pooling and takes any input size.
+        weights: None (random initialisation) or a Keras weights file of
+            this model.
+    """
+    del image_size
     # === Layers ===
     inputs = keras.Input(shape=(None, None, 3), name="image")
     # Preprocessing lives in the model so one [0, 255] pipeline feeds every model.
@@ -25,15 +34,7 @@ def build_custom_cnn_features(filters=FILTERS) -> keras.Model:
         x = keras.layers.ReLU(name=f"block{block}_relu")(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     outputs = keras.layers.GlobalMaxPooling2D(name="pool")(x)
-    return keras.Model(inputs, outputs, name=FEATURES_NAME)
-
-
-def build_custom_cnn(num_classes: int, image_size: int = 128, weights: str | None = None,
-                     dropout: float = 0.2) -> keras.Model:
-    """The custom CNN classifier. `image_size` is accepted for a uniform factory
-    signature; the network itself takes any input size."""
-    del image_size  # Any size works: the network ends in global pooling.
-    model = attach_classifier_head(build_custom_cnn_features(), num_classes, dropout, name="custom_cnn")
+    model = keras.Model(inputs, outputs, name=FEATURES_NAME)
     if weights is not None:
         model.load_weights(weights)
     return model

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import keras
 
-from toolkit.models.heads import FEATURES_NAME, attach_classifier_head
+from toolkit.errors import UserError
+from toolkit.models.heads import FEATURES_NAME
 
 IMAGENET_WEIGHTS_FILE = "efficientnetb0_notop.h5"
 IMAGENET_WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/" + IMAGENET_WEIGHTS_FILE
 
 
-class WeightsUnavailableError(RuntimeError):
+class WeightsUnavailableError(UserError, RuntimeError):
     """Pretrained weights could not be downloaded or read."""
 
 
@@ -59,10 +60,3 @@ def build_efficientnet_b0_features(image_size: int = 224, weights: str | None = 
                 f"file.") from error
         raise
     return keras.Model(backbone.input, backbone.output, name=FEATURES_NAME)
-
-
-def build_efficientnet_b0(num_classes: int, image_size: int = 224, weights: str | None = "imagenet",
-                          dropout: float = 0.2) -> keras.Model:
-    """EfficientNetB0 backbone, average pooling, dropout and a softmax head."""
-    features = build_efficientnet_b0_features(image_size, weights)
-    return attach_classifier_head(features, num_classes, dropout, name="efficientnet_b0")

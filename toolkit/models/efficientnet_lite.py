@@ -21,8 +21,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from toolkit.models.efficientnet import keras_cache_dir
-from toolkit.models.heads import FEATURES_NAME, attach_classifier_head
+from toolkit.models.efficientnet import WeightsUnavailableError, keras_cache_dir
+from toolkit.models.heads import FEATURES_NAME
 
 # (repeats, kernel, stride, expansion, input channels, output channels) per stage.
 STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
@@ -36,23 +36,22 @@ CHECKPOINT_NAME = "efficientnet-lite0-57934424.pth"
 KERAS_CACHE_NAME = "efficientnet_lite0_imagenet.weights.h5"
 
 
-class Lite0WeightsError(RuntimeError):
+class Lite0WeightsError(WeightsUnavailableError):
     """EfficientNet-Lite0's ImageNet weights are not installed or cannot be read."""
 
 
-def _conv(x, filters: int, kernel: int, stride: int, name: str):
-    # TensorFlow's "same" padding (pad more on the bottom/right for stride 2):
-    # the weights were trained in TensorFlow, and PyTorch ports pad the same way.
-    x = keras.layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    return x
+def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, depthwise: bool = False, relu6: bool = True):
+    """Convolution without bias, BatchNorm, optionally ReLU6.
 
-
-def _bn(x, name: str):
-    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-
-
-def _relu6(x, name: str):
-    return keras.layers.ReLU(6.0, name=f"{name}_relu6")(x)
+    Padding is TensorFlow's "same" (more on the bottom/right for stride 2):
+    the weights were trained in TensorFlow, and the PyTorch port pads the same way.
+    """
+    if depthwise:
+        x = keras.layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    else:
+        x = keras.layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(6.0, name=f"{name}_relu6")(x) if relu6 else x
 
 
 def _block(x, index: int, kernel: int, stride: int, expansion: int, channels_in: int, channels_out: int):
@@ -60,14 +59,9 @@ def _block(x, index: int, kernel: int, stride: int, expansion: int, channels_in:
     name = f"block{index}"
     inputs = x
     if expansion != 1:
-        x = keras.layers.Conv2D(channels_in * expansion, 1, use_bias=False, name=f"{name}_expand_conv")(x)
-        x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_expand_bn")(x)
-        x = keras.layers.ReLU(6.0, name=f"{name}_expand_relu6")(x)
-    x = keras.layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, name=f"{name}_dwconv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
-    x = keras.layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
-    x = keras.layers.Conv2D(channels_out, 1, use_bias=False, name=f"{name}_project_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_project_bn")(x)
+        x = _conv_bn(x, channels_in * expansion, 1, 1, f"{name}_expand")
+    x = _conv_bn(x, None, kernel, stride, f"{name}_dw", depthwise=True)
+    x = _conv_bn(x, channels_out, 1, 1, f"{name}_project", relu6=False)
     if stride == 1 and channels_in == channels_out:
         x = keras.layers.Add(name=f"{name}_add")([inputs, x])
     return x
@@ -83,16 +77,14 @@ def build_efficientnet_lite0_backbone(image_size: int | None = 224, include_top:
     # === Layers ===
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
-    x = _conv(x, STEM_CHANNELS, 3, 2, "stem")
-    x = _relu6(_bn(x, "stem"), "stem")
+    x = _conv_bn(x, STEM_CHANNELS, 3, 2, "stem")
     index = 0
     for repeats, kernel, stride, expansion, channels_in, channels_out in STAGES:
         for r in range(repeats):
             x = _block(x, index, kernel, stride if r == 0 else 1, expansion,
                        channels_in if r == 0 else channels_out, channels_out)
             index += 1
-    x = keras.layers.Conv2D(HEAD_CHANNELS, 1, use_bias=False, name="head_conv")(x)
-    x = _relu6(_bn(x, "head"), "head")
+    x = _conv_bn(x, HEAD_CHANNELS, 1, 1, "head")
     outputs = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     if include_top:
         outputs = keras.layers.Dense(IMAGENET_CLASSES, name="imagenet_logits")(outputs)
@@ -110,7 +102,7 @@ def _checkpoint_names() -> dict[str, str]:
             if expansion != 1:
                 names[f"block{index}_expand_conv"] = f"{prefix}._expand_conv"
                 names[f"block{index}_expand_bn"] = f"{prefix}._bn0"
-            names[f"block{index}_dwconv"] = f"{prefix}._depthwise_conv"
+            names[f"block{index}_dw_conv"] = f"{prefix}._depthwise_conv"
             names[f"block{index}_dw_bn"] = f"{prefix}._bn1"
             names[f"block{index}_project_conv"] = f"{prefix}._project_conv"
             names[f"block{index}_project_bn"] = f"{prefix}._bn2"
@@ -217,10 +209,3 @@ def build_efficientnet_lite0_features(image_size: int = 224, weights: str | None
     if weights is not None:
         features.load_weights(weights)
     return features
-
-
-def build_efficientnet_lite0(num_classes: int, image_size: int = 224, weights: str | None = "imagenet",
-                             dropout: float = 0.2) -> keras.Model:
-    """EfficientNet-Lite0 backbone, average pooling, dropout and a softmax head."""
-    features = build_efficientnet_lite0_features(image_size, weights)
-    return attach_classifier_head(features, num_classes, dropout, name="efficientnet_lite0")

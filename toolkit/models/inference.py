@@ -25,8 +25,13 @@ class GraphPredictor:
 
     def __init__(self, model: keras.Model, jit_compile: bool = False):
         self.model = model
-        self._forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile,
-                                    reduce_retracing=True)
+        # Inputs are converted to what the model declares (uint8 frames for
+        # video models, float32 features for heads).
+        self.dtype = tf.as_dtype(model.inputs[0].dtype)
+        self._forward = tf.function(self._call, jit_compile=jit_compile, reduce_retracing=True)
+
+    def _call(self, x):
+        return self.model(x, training=False)
 
     def __call__(self, inputs) -> np.ndarray:
-        return self._forward(tf.convert_to_tensor(inputs, dtype=tf.float32)).numpy()
+        return self._forward(tf.cast(tf.convert_to_tensor(inputs), self.dtype)).numpy()

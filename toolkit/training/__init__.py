@@ -1,0 +1,1 @@
+"""Training runs: encoder training, cached features, heads, and the trainer that ties them together."""

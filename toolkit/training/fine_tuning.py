@@ -1,31 +1,19 @@
-"""Freezing and unfreezing a classifier's backbone for two-stage fine-tuning."""
+"""Freezing and unfreezing an encoder for two-stage fine-tuning."""
 
 from __future__ import annotations
 
 import keras
 
-from toolkit.models.heads import get_feature_extractor
 
-
-def freeze_backbone(model: keras.Model) -> None:
-    """Stage 1: only the head trains."""
-    get_feature_extractor(model).trainable = False
-
-
-def unfreeze_top_layers(model: keras.Model, num_layers: int) -> None:
-    """Stage 2: the top `num_layers` backbone layers train; BatchNormalization never does.
+def set_top_layers_trainable(encoder: keras.Model, num_layers: int) -> None:
+    """Makes the top `num_layers` layers of an encoder trainable, BatchNormalization never.
 
     Unfrozen BatchNormalization layers would re-estimate their statistics
     from small fine-tuning batches and wreck the pretrained features, so
     they stay frozen (and, in Keras 3, run in inference mode) throughout.
     """
-    set_top_layers_trainable(get_feature_extractor(model), num_layers)
-
-
-def set_top_layers_trainable(feature_model: keras.Model, num_layers: int) -> None:
-    """Makes the top `num_layers` layers of a feature model trainable, BatchNormalization excepted."""
-    feature_model.trainable = True
-    layers = feature_model.layers
+    encoder.trainable = True
+    layers = encoder.layers
     cut = max(0, len(layers) - num_layers)
     for index, layer in enumerate(layers):
         layer.trainable = index >= cut and not isinstance(layer, keras.layers.BatchNormalization)

@@ -24,6 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from workout_runtime.errors import UserError
+
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 # A stream that fails this many grabs in a row, after the first frame, is
@@ -34,7 +36,7 @@ _MAX_CONSECUTIVE_FAILURES = 25
 _TRUNCATION_RATIO = 0.9
 
 
-class VideoReadError(Exception):
+class VideoReadError(UserError):
     """A video could not be read. `path` and `reason` say which and why."""
 
     def __init__(self, path: str | os.PathLike, reason: str, hint: str | None = None):
@@ -208,11 +210,12 @@ def _convert(frame_bgr: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
 
 
 def _read_selected(path, selector, size, container_count: int, capture: cv2.VideoCapture | None = None,
-                   on_frame=None):
+                   on_frame=None, keep: bool = True):
     """One sequential pass; `selector(index, timestamp_ms)` says which frames to keep.
 
     Uses (and releases) `capture` if given, else opens the file; `on_frame`
-    receives each kept frame as soon as it is decoded.
+    receives each kept frame (with its index and time in seconds from the
+    first frame) as soon as it is decoded; `keep=False` holds no frame.
     Returns (frames, indices, timestamps_ms, decoded_count, all_timestamps_ms).
     """
     capture = capture if capture is not None else _open(path)
@@ -227,9 +230,10 @@ def _read_selected(path, selector, size, container_count: int, capture: cv2.Vide
                     continue
                 converted = _convert(frame, size)
                 if on_frame is not None:
-                    on_frame(converted)
+                    on_frame(converted, index, (ts - all_stamps[0]) / 1000.0)
                 for _ in range(repeats):
-                    frames.append(converted)
+                    if keep:
+                        frames.append(converted)
                     indices.append(index)
                     stamps.append(ts)
     finally:
@@ -238,7 +242,8 @@ def _read_selected(path, selector, size, container_count: int, capture: cv2.Vide
     return frames, indices, stamps, len(all_stamps), all_stamps
 
 
-def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_gap: int, on_frame=None):
+def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_gap: int, on_frame=None,
+                     keep: bool = True):
     """Reads `targets` (sorted frame indices), seeking across gaps longer than `seek_gap`.
 
     Returns (frames, timestamps_ms) or None if the stream ended early or a
@@ -264,10 +269,12 @@ def _read_by_seeking(capture: cv2.VideoCapture, targets: np.ndarray, size, seek_
         ok, frame = capture.retrieve()
         if not ok or frame is None:
             return None
-        frames.append(_convert(frame, size))
-        if on_frame is not None:
-            on_frame(frames[-1])
+        converted = _convert(frame, size)
         stamps.append(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
+        if keep:
+            frames.append(converted)
+        if on_frame is not None:
+            on_frame(converted, target, stamps[-1] / 1000.0)
     return frames, stamps
 
 
@@ -276,9 +283,9 @@ def _to_clip(path, frames, indices, stamps_ms, all_stamps, container, size) -> C
     fps = _measured_fps(all_stamps, container_fps)
     info = VideoInfo(str(path), len(all_stamps), fps, len(all_stamps) / fps, width, height,
                      container_count, container_fps)
-    if frames:
+    if frames and len(frames) == len(indices):
         array = np.stack(frames)
-    else:
+    else:  # nothing sampled, or frames handed to a callback and not kept
         h, w = size if size is not None else (height, width)
         array = np.zeros((0, h, w, 3), dtype=np.uint8)
     # Timestamps relative to the first frame: some containers start at an offset.
@@ -295,7 +302,7 @@ SEEK_GAP = 250
 
 def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
                 every_seconds: float | None = None, size=None, max_side: int | None = None,
-                seek_gap: int | None = SEEK_GAP, on_frame=None) -> Clip:
+                seek_gap: int | None = SEEK_GAP, on_frame=None, keep: bool = True) -> Clip:
     """Samples frames from a video as RGB uint8 arrays.
 
     Exactly one of `num_frames` (uniform in time over the whole video) or
@@ -316,10 +323,13 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
             always reads sequentially. Seeking trusts the header's frame
             count (the result's `info.frame_count` is then that count) and
             falls back to a sequential, decode-measured pass if a seek fails.
-        on_frame: optional callback receiving each sampled frame as soon as
-            it is decoded (to overlap decoding with inference). It receives
-            None when a pass is abandoned and restarted (a header that lied
-            about the frame count): discard the frames it had before.
+        on_frame: optional callback `on_frame(frame, index, time_s)` receiving
+            each sampled frame as soon as it is decoded (to overlap decoding
+            with inference, or to write frames without holding them). It
+            receives `(None, -1, 0.0)` when a pass is abandoned and restarted
+            (a header that lied about the frame count): discard what it had.
+        keep: False holds no frame in memory (the result's `frames` is
+            empty; use `on_frame`), so memory does not grow with the video.
 
     Returns:
         A `Clip`; only the sampled frames are ever held in memory.
@@ -354,7 +364,7 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
                 return 1
             return 0
 
-        result = _read_selected(path, by_rate, size, container_count, capture, on_frame)
+        result = _read_selected(path, by_rate, size, container_count, capture, on_frame, keep)
         return _to_clip(path, *result[:3], result[4], container, size)
 
     if num_frames <= 0:
@@ -370,29 +380,30 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
     estimate = container_count if container_count > 0 else 0
     targets = uniform_indices(estimate, num_frames)
     if estimate and seek_gap is not None and len(targets) > 1 and np.diff(targets).max() > seek_gap:
-        seeked = _read_by_seeking(capture, targets, size, seek_gap, on_frame)
+        seeked = _read_by_seeking(capture, targets, size, seek_gap, on_frame, keep)
         capture.release()
         if seeked is None and on_frame is not None:
-            on_frame(None)
+            on_frame(None, -1, 0.0)
         if seeked is not None:
             frames, stamps = seeked
             info = VideoInfo(str(path), estimate, container[1] or 30.0, estimate / (container[1] or 30.0),
                              container[2], container[3], container_count, container[1])
-            return Clip(np.stack(frames), targets, np.asarray(stamps) / 1000.0, info)
+            array = np.stack(frames) if frames else np.zeros((0, *(size or (container[3], container[2])), 3), np.uint8)
+            return Clip(array, targets, np.asarray(stamps) / 1000.0, info)
         capture = _open(path)
     if estimate:
         frames, indices, stamps, decoded, all_stamps = _read_selected(
-            path, by_index(targets), size, container_count, capture, on_frame)
+            path, by_index(targets), size, container_count, capture, on_frame, keep)
         if decoded == estimate:
             return _to_clip(path, frames, indices, stamps, all_stamps, container, size)
         del frames
         if on_frame is not None:
-            on_frame(None)
+            on_frame(None, -1, 0.0)
     else:
         capture.release()
         decoded = probe_video(path).frame_count
     frames, indices, stamps, _, all_stamps = _read_selected(
-        path, by_index(uniform_indices(decoded, num_frames)), size, container_count, on_frame=on_frame)
+        path, by_index(uniform_indices(decoded, num_frames)), size, container_count, on_frame=on_frame, keep=keep)
     return _to_clip(path, frames, indices, stamps, all_stamps, container, size)
 
 

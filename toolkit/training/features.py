@@ -1,0 +1,142 @@
+"""Encoder features of every frame of a manifest, computed once and cached; clip arrays for the heads.
+
+Heads train in seconds on cached features, for any encoder: the expensive
+part (EfficientNet on 224 px images, MoveNet on every frame) runs once per
+frame and encoder weights. `FeatureCache` stores `(frames, F)` features in
+`<cache_dir>/<model_name>-<weights fingerprint>.npz`, keyed by frame path,
+and computes only frames it has not seen, so cross-validation folds and
+later runs with the same frozen encoder reuse it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from toolkit.data.manifest import rows_by_video
+from toolkit.data.pipeline import AUTOTUNE, decode_and_resize, decode_image
+from toolkit.models.inference import GraphPredictor
+
+
+def encoder_fingerprint(encoder: keras.Model) -> str:
+    """A short hash of an encoder's weights: cached features are valid for these weights only."""
+    digest = hashlib.sha1()
+    for weight in encoder.weights:
+        value = np.asarray(weight)
+        digest.update(str(value.shape).encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _path(row: Mapping) -> str:
+    return row.get("abs_path", row["path"])
+
+
+def compute_frame_features(encoder: keras.Model, paths: Sequence[str], frame_size: int | None,
+                           batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    """`(N, F)` encoder features of image files, in order.
+
+    Square-input encoders get frames decoded and area-resized to
+    `frame_size`, batched; encoders taking any size (pose) get each frame at
+    its own size, one at a time (MoveNet runs per frame anyway).
+    """
+    from tqdm.auto import tqdm
+
+    predict = GraphPredictor(encoder)
+    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
+    if frame_size:
+        dataset = dataset.map(lambda p: decode_and_resize(p, frame_size), num_parallel_calls=AUTOTUNE)
+        dataset = dataset.batch(batch_size)
+    else:
+        dataset = dataset.map(lambda p: decode_image(p)[None], num_parallel_calls=AUTOTUNE)
+    outputs = []
+    with tqdm(total=len(paths), desc="encoding frames", unit="frame", disable=not progress) as bar:
+        for frames in dataset.prefetch(AUTOTUNE):
+            outputs.append(predict(frames))
+            bar.update(len(outputs[-1]))
+    if not outputs:
+        return np.zeros((0, encoder.output_shape[-1]), dtype=np.float32)
+    return np.concatenate(outputs).astype(np.float32)
+
+
+class FeatureCache:
+    """Per-frame encoder features on disk, keyed by frame path and by the encoder's weights.
+
+    Args:
+        cache_dir: the folder of the cache files.
+        model_name: names the cache file, with the weights' fingerprint.
+        frame_size: the encoder's square input side, or None (any size).
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike, model_name: str, frame_size: int | None):
+        self.cache_dir = Path(cache_dir)
+        self.model_name, self.frame_size = model_name, frame_size
+
+    def path_for(self, encoder: keras.Model) -> Path:
+        size = f"S{self.frame_size}" if self.frame_size else "any"
+        return self.cache_dir / f"{self.model_name.replace('+', '_')}-{encoder_fingerprint(encoder)}-{size}.npz"
+
+    def get(self, encoder: keras.Model, rows: Sequence[Mapping], progress: bool = True) -> dict[str, np.ndarray]:
+        """{frame path: (F,) features} for every row, computing only frames not cached yet."""
+        path = self.path_for(encoder)
+        cached: dict[str, np.ndarray] = {}
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    cached = dict(zip(data["paths"].tolist(), data["features"]))
+            except (OSError, ValueError, KeyError):
+                cached = {}  # a damaged cache is rebuilt, never trusted
+        wanted = list(dict.fromkeys(_path(r) for r in rows))
+        missing = [p for p in wanted if p not in cached]
+        if missing:
+            features = compute_frame_features(encoder, missing, self.frame_size, progress=progress)
+            cached.update(zip(missing, features))
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{os.getpid()}.{path.name}")
+            keys = list(cached)
+            np.savez(tmp, paths=np.asarray(keys, dtype=str), features=np.stack([cached[k] for k in keys]))
+            os.replace(tmp, path)  # atomic: an interrupted write never corrupts the cache
+        self.computed = len(missing)
+        return {p: cached[p] for p in wanted}
+
+
+def clip_picks(length: int, num_frames: int) -> np.ndarray:
+    """Indices of `num_frames` frames spread uniformly over `length` (each once if there are fewer)."""
+    if length <= num_frames:
+        return np.arange(length)
+    return ((np.arange(num_frames) + 0.5) * length / num_frames).astype(int)
+
+
+def clip_arrays(rows: Sequence[Mapping], features: Mapping[str, np.ndarray], class_names: Sequence[str],
+                num_frames: int) -> dict[str, np.ndarray]:
+    """Per video: `num_frames` frame features sampled uniformly (zero-padded), its label and group.
+
+    Returns {"video_ids": (V,), "features": (V, T, F), "labels": (V,), "groups": (V,)}.
+    """
+    index = {c: i for i, c in enumerate(class_names)}
+    videos = rows_by_video(rows)
+    dim = len(next(iter(features.values()))) if features else 0
+    clips = np.zeros((len(videos), num_frames, dim), dtype=np.float32)
+    labels, groups = [], []
+    for v, frames in enumerate(videos.values()):
+        picks = clip_picks(len(frames), num_frames)
+        clips[v, :len(picks)] = [features[_path(frames[i])] for i in picks]
+        labels.append(index[frames[0]["label"]])
+        groups.append(frames[0]["group"])
+    return {"video_ids": np.asarray(list(videos)), "features": clips, "labels": np.asarray(labels, np.int32),
+            "groups": np.asarray(groups)}
+
+
+def frame_arrays(rows: Sequence[Mapping], features: Mapping[str, np.ndarray],
+                 class_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Every frame's features with its label, group and video: {"features", "labels", "groups", "video_ids"}."""
+    index = {c: i for i, c in enumerate(class_names)}
+    return {"features": np.stack([features[_path(r)] for r in rows]) if rows else np.zeros((0, 0), np.float32),
+            "labels": np.asarray([index[r["label"]] for r in rows], np.int32),
+            "groups": np.asarray([r["group"] for r in rows]), "video_ids": np.asarray([r["video_id"] for r in rows])}

@@ -1,0 +1,255 @@
+"""One trainer for every encoder: a run folder with a Keras model per aggregator.
+
+    train_run(config, rows, subsets, "runs/squats")
+
+1. Checks before writing anything: at least two classes, a training side, no
+   group or video on two sides of the split, the encoder and its weights
+   (an offline machine learns here that ImageNet weights cannot be fetched,
+   not after a half-written run folder).
+2. The encoder: pretrained encoders stay frozen (pose, and pixel encoders
+   with `fine_tune_epochs = 0`); a pixel encoder without pretrained weights
+   trains from scratch with its frame head; a pretrained one can be
+   fine-tuned after its head has trained (`encoder_training`).
+3. Features of every frame, cached (`features`), and the heads on them
+   (`heads`): the frame head, then the LSTM and the transformer on clips.
+4. Rejection thresholds calibrated on the validation videos.
+5. One video model per aggregator, saved as `<aggregator>.keras`, and
+   `run.json` marked complete. An interrupted run resumes when started again
+   with the same settings; a finished one is never overwritten silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import keras
+import numpy as np
+
+from toolkit.config import Config, config_to_dict
+from toolkit.data.pipeline import class_names_of
+from toolkit.data.splits import check_no_leakage, save_split, split_rows
+from toolkit.errors import DatasetError, RunError
+from toolkit.models.frame_head import build_frame_head
+from toolkit.models.registry import PIXEL_ENCODERS, EncoderInfo, build_encoder, encoder_info
+from toolkit.temporal.heads import AGGREGATORS, SEQUENCE_AGGREGATORS, build_vote_head
+from toolkit.temporal.run_files import COMPLETE, RUN_FILE, RunInfo, read_run_info, video_model_file
+from toolkit.temporal.video_model import build_video_model
+from toolkit.training.curves import plot_training_curves
+from toolkit.training.encoder_training import CHECKPOINT_DIR, ENCODER_LOG, train_encoder
+from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
+from toolkit.training.heads import fit_frame_head, fit_sequence_head, predict_arrays
+from workout_runtime.verdicts import RejectionRule
+
+FEATURE_CACHE = "feature_cache"
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    """A trained run in memory: what evaluation needs without reloading anything.
+
+    Attributes:
+        run_dir: where it was written.
+        info: its `run.json`.
+        encoder: the (trained or pretrained) encoder.
+        frame_head: the per-frame head.
+        heads: per aggregator, the head on clip features `(B, T, F)`.
+        features: encoder features of every frame of the manifest, by path.
+    """
+
+    run_dir: Path
+    info: RunInfo
+    encoder: keras.Model
+    frame_head: keras.Model
+    heads: dict[str, keras.Model]
+    features: dict[str, np.ndarray]
+
+
+def encoder_plan(config: Config, info: EncoderInfo) -> tuple[bool, bool, str]:
+    """(train from scratch, fine-tune, a sentence saying what happens to the encoder)."""
+    if not info.trainable:
+        return False, False, (f"{info.model_name}: pretrained and frozen; every frame's features are cached and "
+                              f"the heads train on them")
+    pretrained = PIXEL_ENCODERS[info.pixel].pretrained and config.weights is not None
+    if not pretrained:
+        reason = ("has no pretrained weights" if config.weights == "imagenet"
+                  else "starts from random weights (weights=None)")
+        if config.weights not in (None, "imagenet"):
+            reason = f"starts from {config.weights}"
+        return True, False, (f"{info.model_name} {reason}: trained from scratch with its frame head for up to "
+                             f"{config.epochs} epochs")
+    if config.fine_tune_epochs > 0:
+        return False, True, (f"{info.model_name} ({'ImageNet' if config.weights == 'imagenet' else config.weights}"
+                             f" weights): heads on cached features, then the top {config.fine_tune_layers} layers "
+                             f"fine-tuned for up to {config.fine_tune_epochs} epochs")
+    return False, False, (f"{info.model_name} ({'ImageNet' if config.weights == 'imagenet' else config.weights} "
+                          f"weights), frozen: every frame's features are cached and the heads train on them "
+                          f"(fine_tune_epochs > 0 also fine-tunes it)")
+
+
+def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool = False) -> bool:
+    """Makes `run_dir` ready; returns whether an interrupted run with the same settings resumes there.
+
+    Raises:
+        RunError: it holds a finished run (without `overwrite`), an interrupted
+            run with other settings (without `overwrite`), or files that are
+            not a run (never deleted).
+    """
+    if not run_dir.exists():
+        return False
+    if not (run_dir / RUN_FILE).is_file():
+        if any(run_dir.iterdir()):
+            raise RunError(f"'{run_dir}' exists and is not a run folder; choose another --name (the folder is "
+                           f"left as it is).")
+        return False
+    try:
+        info = read_run_info(run_dir)
+        recorded = json.loads((run_dir / "config.json").read_text())
+    except (RunError, OSError, json.JSONDecodeError):
+        info, recorded = None, {}
+    if overwrite:
+        shutil.rmtree(run_dir)
+        return False
+    if info is not None and info.status == COMPLETE:
+        raise RunError(f"'{run_dir}' holds a finished run (last written {info.updated}). Choose another --name, "
+                       f"or pass --overwrite to replace it.")
+    wanted = config_to_dict(config)
+    changed = sorted(k for k in wanted if recorded.get(k) != wanted[k])
+    if changed:
+        details = ", ".join(f"{k}: {recorded.get(k)!r} -> {wanted[k]!r}" for k in changed[:4])
+        raise RunError(f"'{run_dir}' holds an interrupted run started with other settings ({details}). Run the "
+                       f"same command to resume it, choose another --name, or pass --overwrite to start over.")
+    return True
+
+
+def calibrate_threshold(probabilities: np.ndarray, accept_rate: float) -> float | None:
+    """The top probability that `accept_rate` of the (validation) videos reach; None without any."""
+    if not len(probabilities):
+        return None
+    return float(np.quantile(np.max(probabilities, axis=1), 1.0 - accept_rate))
+
+
+def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], run_dir: str | Path, *,
+              aggregators: Sequence[str] = AGGREGATORS, feature_cache_dir: str | Path | None = None,
+              overwrite: bool = False, check_leakage: bool = True, save_models: bool = True,
+              verbose: int | str = 0, progress: bool = True, log: Callable[[str], None] = print) -> TrainedRun:
+    """Trains every aggregator of a run on the "train" rows, selecting on "validation".
+
+    Args:
+        config: the run's validated config.
+        rows: frame-manifest rows (path, label, video_id, group, ...).
+        subsets: "train", "validation" or "test" per row (a grouped split).
+        run_dir: the run folder.
+        aggregators: which video models to train ("vote" always comes with the frame head).
+        feature_cache_dir: where frozen encoders' features are cached (share it
+            between runs on the same frames, e.g. `<frames>/feature_cache`);
+            default `<run_dir>/feature_cache`. Trained encoders always cache
+            inside the run.
+        overwrite: replace a finished (or differently configured) run in `run_dir`.
+        check_leakage: False only for the deliberate leaky-protocol benchmark.
+        save_models: write the `.keras` video models (cross-validation folds skip them).
+        verbose: Keras' fit verbosity.
+        progress: progress bars for feature extraction.
+        log: where one-line progress notes go.
+
+    Returns:
+        The `TrainedRun`.
+
+    Raises:
+        DatasetError, LeakageError, RunError, ConfigError, WeightsUnavailableError, PoseModelError.
+    """
+    run_dir = Path(run_dir)
+    unknown = sorted(set(aggregators) - set(AGGREGATORS))
+    if unknown:
+        raise ValueError(f"Received: aggregators={list(aggregators)!r}; expected a subset of {list(AGGREGATORS)}")
+    class_names = class_names_of(rows)
+    if len(class_names) < 2:
+        raise DatasetError(f"The dataset holds one class ({class_names}); a classifier needs at least two class "
+                           f"folders.")
+    if check_leakage:
+        check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+    parts = split_rows(rows, subsets)
+    if not parts["train"]:
+        raise DatasetError("The split has no training videos; lower test_fraction and validation_fraction.")
+    info = encoder_info(config.model_name, config.image_size)
+    from_scratch, fine_tune, plan = encoder_plan(config, info)
+    encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir)
+
+    resuming = prepare_run_dir(run_dir, config, overwrite)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2))
+    (run_dir / "class_names.json").write_text(json.dumps(class_names))
+    save_split(run_dir, rows, subsets)
+    run_info = RunInfo(model_name=info.model_name, class_names=class_names, num_frames=config.frames_per_video,
+                       frame_size=info.frame_size, max_side=info.max_side, aggregators={},
+                       default_aggregator=config.temporal if config.temporal in aggregators else "vote",
+                       toolkit_version=_version(), frames_dir=str(config.frames_dir))
+    run_info.write(run_dir)
+    log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}")
+
+    num_classes = len(class_names)
+    exclude = info.frame_head_exclude
+    frame_head = None
+    if from_scratch:
+        frame_head = build_frame_head(encoder.output_shape[-1], num_classes, config.frame_head_units,
+                                      config.dropout, exclude)
+        encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"], parts["validation"],
+                                            class_names, run_dir, fine_tune=False, verbose=verbose)
+    cache_dir = run_dir / FEATURE_CACHE if from_scratch else Path(feature_cache_dir or run_dir / FEATURE_CACHE)
+    cache = FeatureCache(cache_dir, info.model_name, info.frame_size)
+    features = cache.get(encoder, rows, progress=progress)
+    frames = {side: frame_arrays(part, features, class_names) for side, part in parts.items()}
+    has_validation = len(frames["validation"]["labels"]) > 0
+    if frame_head is None:
+        frame_head = fit_frame_head(frames["train"], frames["validation"] if has_validation else None, num_classes,
+                                    config, exclude, run_dir / "training_log_frame_head.csv", verbose)
+        if fine_tune:
+            encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"], parts["validation"],
+                                                class_names, run_dir, fine_tune=True, verbose=verbose)
+            cache = FeatureCache(run_dir / FEATURE_CACHE, info.model_name, info.frame_size)
+            features = cache.get(encoder, rows, progress=progress)
+    clips = {side: clip_arrays(part, features, class_names, config.frames_per_video) for side, part in parts.items()}
+
+    heads = {"vote": build_vote_head(frame_head, config.frames_per_video, config.vote_method)}
+    for aggregator in (a for a in SEQUENCE_AGGREGATORS if a in aggregators):
+        heads[aggregator] = fit_sequence_head(aggregator, clips["train"], clips["validation"] if has_validation
+                                              else None, num_classes, config, info.pose_features,
+                                              run_dir / f"training_log_{aggregator}.csv", verbose)
+    encoder.trainable = False
+    default_rule = RejectionRule()
+    for aggregator, head in heads.items():
+        validation_probabilities = predict_arrays(head, clips["validation"]["features"])
+        entry = {"file": video_model_file(aggregator) if save_models else None,
+                 "threshold": calibrate_threshold(validation_probabilities, config.accept_rate),
+                 "calibrated_on": int(len(validation_probabilities)), "accept_rate": config.accept_rate,
+                 "min_evidence": default_rule.min_evidence}
+        if aggregator == "vote":
+            entry["method"] = config.vote_method
+        if save_models:
+            model = build_video_model(encoder, head, config.frames_per_video, info.frame_size,
+                                      name=f"{aggregator}_video_model")
+            model.save(run_dir / entry["file"])
+        run_info.aggregators[aggregator] = entry
+    _plot_logs(run_dir)
+    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
+    run_info.status = COMPLETE
+    run_info.write(run_dir)
+    return TrainedRun(run_dir, run_info, encoder, frame_head, heads, features)
+
+
+def _plot_logs(run_dir: Path) -> None:
+    for log in sorted(run_dir.glob("training_log*.csv")):
+        name = "training_curves.png" if log.name == ENCODER_LOG else log.stem.replace("training_log", "curves") + ".png"
+        plot_training_curves(log, run_dir / name)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("workout-toolkit")
+    except PackageNotFoundError:
+        return "unknown"
