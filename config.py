@@ -2,67 +2,86 @@
 
 Every recipe reads this file, applies its command-line flags on top (each field
 has one: `model_name` -> `--model-name`), validates the result and passes it to
-the library. The library itself never imports this file.
+the library. The library itself never imports this file. A preset (a file like
+this one with the settings of a benchmark) is passed with `--config FILE`;
+fields it does not set take the defaults of `toolkit.config.Config`.
 
-    python recipes/train_image_classifier.py                       # values below
-    python recipes/train_image_classifier.py --model-name custom_cnn --epochs 3
+    python recipes/train_video_classifier.py --frames data/frames       # values below
+    python recipes/train_video_classifier.py --model-name custom_cnn --epochs 3
 
-Expected result with these defaults on the embedded synthetic data is given by
-`python recipes/quickstart.py` (see README.md).
+What these defaults give on the embedded synthetic data: `python recipes/quickstart.py`
+(held-out video accuracy around 0.85 with EfficientNet-Lite0, chance 0.14; README).
 """
 
 # === Model ===
-# Pixel frame classifiers: "efficientnet_b0" (pretrained backbone, two-stage
-# fine-tuning) or "custom_cnn" (small CNN trained from scratch).
-# Pose encoders: "movenet_lightning" or "movenet_thunder" (pretrained MoveNet
-# keypoints per frame, then a per-frame classifier for voting and an LSTM over
-# the sequence; the best choice on small data, see BENCHMARKS.md).
-model_name = "efficientnet_b0"
-# "imagenet" (downloaded once by Keras into ~/.keras/models/), the path of a
-# weights file (e.g. "/data/efficientnetb0_notop.h5" on an offline machine),
-# or None to start from random weights. Pose encoders ignore it.
+# The encoder, turning each frame into features:
+#   "efficientnet_lite0"  ImageNet weights installed with the toolkit (works offline)
+#   "efficientnet_b0"     ImageNet weights downloaded by Keras once (needs a network, or the
+#                         file copied into ~/.keras/models/)
+#   "custom_cnn"          a small CNN, trained from scratch
+#   "movenet_lightning", "movenet_thunder"
+#                         pretrained MoveNet pose keypoints (files in pose_model_dir); the best
+#                         choice on small real datasets, see BENCHMARKS.md
+#   "movenet_thunder+efficientnet_lite0"
+#                         a pose and a pretrained pixel encoder, features joined
+model_name = "efficientnet_lite0"
+# "imagenet" (the pretrained weights where the encoder has them; custom_cnn has none and
+# trains from scratch), the path of a weights file, or None for random weights. Pose
+# encoders ignore it.
 weights = "imagenet"
-# Frames are resized to image_size x image_size before the model.
+# Pixel encoders see frames resized to image_size x image_size; pose encoders letterbox
+# frames of any shape themselves.
 image_size = 224
-# Dropout before the softmax head.
+# Dropout in every head.
 dropout = 0.2
-# Folder holding MoveNet's TF.js graph models (movenet-lightning.json,
-# movenet-thunder.json and their .bin weights), for the movenet_* models.
-# With a network, download the tfjs versions of
-# tfhub.dev/google/movenet/singlepose/{lightning,thunder}/4 and rename them so.
+# Folder holding MoveNet's TF.js graph models (movenet-lightning.json, movenet-thunder.json
+# and their .bin weights), for the movenet_* encoders. With a network, download the tfjs
+# versions of tfhub.dev/google/movenet/singlepose/{lightning,thunder}/4 and rename them so.
 pose_model_dir = "../shared/models/movenet"
 
 # === Video ===
-# Frames sampled uniformly in time per video, for extraction and video models.
+# Frames sampled uniformly in time per video (extraction, training and classification).
 frames_per_video = 16
-# How a frame classifier becomes a video classifier: "vote" (pool the frame
-# predictions) or "lstm" (TimeDistributed features + LSTM). A pose run trains
-# both; this picks the one classify_video uses by default.
+# The aggregator classify_video uses by default: "vote" (the frame head on every frame,
+# pooled), "lstm" or "transformer" (sequence heads over the frames' features). A video run
+# trains all three.
 temporal = "vote"
-# Vote pooling: "majority", "mean" (mean probability) or "confidence"
-# (confidence-weighted mean probability).
+# Vote pooling: "majority", "mean" (mean probability) or "confidence" (confidence-weighted).
 vote_method = "mean"
-# Units of the LSTM layer.
+# Hidden units of the frame head (0: a linear head), of the LSTM, and of the transformer's
+# tokens, and the transformer's number of blocks.
+frame_head_units = 64
 lstm_units = 64
+transformer_units = 64
+transformer_layers = 2
+
+# === Verdicts ===
+# Answer "unknown" when the evidence is weak: too few frames with a body (pose encoders), or a
+# top probability below the level accept_rate of the validation videos reach.
+reject_unknown = True
+accept_rate = 0.95
 
 # === Training ===
 batch_size = 32
-# Stage 1: epochs with the backbone frozen (all epochs for custom_cnn).
+# Epochs of an encoder trained from scratch (custom_cnn, or weights = None).
 epochs = 10
-# Stage 2 (pretrained backbones only): epochs with the top layers unfrozen.
-fine_tune_epochs = 5
+# Pretrained pixel encoders stay frozen with 0 (their features are cached and the heads
+# train on them in seconds); more fine-tunes their top fine_tune_layers layers (BatchNorm
+# frozen) at fine_tune_learning_rate for that many epochs, after the heads.
+fine_tune_epochs = 0
 learning_rate = 1e-3
 fine_tune_learning_rate = 1e-5
-# How many of the backbone's top layers stage 2 unfreezes (BatchNorm stays frozen).
 fine_tune_layers = 20
-# Epochs (at most; early stopping on validation) of the heads trained on cached
-# features: the LSTM sequence head, and for pose encoders the per-frame pose
-# classifier as well.
-lstm_epochs = 40
-# Training-time augmentation (never applied to evaluation data).
+# Epochs (at most; early stopping on validation) of the heads trained on cached features:
+# the frame head, the LSTM and the transformer; the sequence heads' learning rate.
+head_epochs = 40
+sequence_learning_rate = 2e-3
+# Training-time augmentation of frames (encoder training only; never on evaluation data).
 augment = True
 # Stop when validation loss has not improved for this many epochs.
 early_stopping_patience = 5
+# "mirrored" trains under tf.distribute.MirroredStrategy on every local GPU (or CPU device).
+distribute = "none"
 
 # === Splits (always by group: video, performer or source) ===
 validation_fraction = 0.15

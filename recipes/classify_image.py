@@ -1,92 +1,60 @@
-"""Classify images with a saved run: top-k exercises with probabilities.
+"""Classify images with a saved run: top-k exercises with probabilities, or "unknown".
 
     python recipes/classify_image.py photo.jpg --run runs/quickstart
-    python recipes/classify_image.py folder_of_images/ --run runs/quickstart --top-k 3 --json
+    python recipes/classify_image.py folder_of_images/ --run runs/pose --top-k 3 --json
 
-Accepts image files and folders (searched recursively for .jpg .jpeg .png .bmp .webp).
-Unreadable images are reported and skipped; the exit status is 1 if any were. A pose run
-(movenet_*) classifies each image from MoveNet keypoints with its per-frame pose classifier; an
-image where no body is found is reported like an unreadable one.
+Accepts image files and folders (searched recursively for .jpg .jpeg .png .bmp .webp). Each image goes
+through the run's encoder and frame head. The verdict is "unknown" when the encoder finds no evidence (a pose
+run: no body, meaning no shoulder and hip with enough confident joints) or the top probability is below the
+level 95 % of the run's validation frames reach; --no-reject always names the top class. Missing,
+unreadable and truncated images are reported by name and skipped; the exit status is 1 if any were.
 """
 
 import json
 import sys
-from pathlib import Path
 
-from toolkit.cli import make_parser, quiet_tensorflow
+from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
-import cv2  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from toolkit.data.images import IMAGE_EXTENSIONS  # noqa: E402
-from toolkit.models import is_pose_model  # noqa: E402
-from toolkit.training.frame_trainer import load_class_names  # noqa: E402
-
-
-def collect(paths):
-    for path in map(Path, paths):
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-        else:
-            yield path
+from toolkit.temporal.inference import VideoClassifier  # noqa: E402
+from workout_runtime.images import ImageReadError, collect_images, read_image  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("images", nargs="+", help="image files or folders")
     parser.add_argument("--run", required=True, help="run folder written by a training recipe")
-    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--top-k", type=int, default=3, help="classes listed per image (default 3)")
+    parser.add_argument("--no-reject", action="store_true", help='always name the top class, never "unknown"')
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
-    run = Path(args.run)
-    class_names = load_class_names(run)
-    config = json.loads((run / "config.json").read_text())
-    pose = is_pose_model(config["model_name"])
-    if pose:
-        from toolkit.models.pose_features import STATIC_FEATURES, pose_features
-        from toolkit.training.pose_trainer import load_pose_encoder, load_pose_models
-
-        encoder = load_pose_encoder(config["model_name"], config["pose_model_dir"])
-        model = load_pose_models(run).frame_model
-    else:
-        size = int(config["image_size"])
-        model = keras.models.load_model(run / "model.keras")
-    paths, inputs, failures = [], [], []
-    for path in collect(args.images):
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            failures.append({"path": str(path), "error": "not a readable image (missing, empty or corrupt)"})
+    if args.top_k < 1:
+        parser.error(f"--top-k must be at least 1 (received {args.top_k})")
+    classifier = VideoClassifier.from_run(args.run, "vote", reject=not args.no_reject)
+    results, failures = [], []
+    for path in collect_images(args.images):
+        try:
+            image = read_image(path)
+        except ImageReadError as error:
+            failures.append({"path": str(path), "error": error.reason})
             continue
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        if pose:
-            features = pose_features(encoder(image[None]))[0, :STATIC_FEATURES]
-            if not np.abs(features).sum():
-                failures.append({"path": str(path), "error": f"{config['model_name']} found no body in it"})
-                continue
-        else:
-            features = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-        paths.append(str(path))
-        inputs.append(features)
-    results = []
-    for start in range(0, len(inputs), args.batch_size):
-        batch = np.stack(inputs[start:start + args.batch_size]).astype("float32")
-        for path, probs in zip(paths[start:], keras.ops.convert_to_numpy(model(batch, training=False))):
-            top = np.argsort(probs)[::-1][:args.top_k]
-            results.append({"path": path, "top": [{"label": class_names[i], "probability": float(probs[i])}
-                                                  for i in top]})
+        verdict = classifier.classify_images([image], [str(path)])[0]
+        top = sorted(verdict.probabilities.items(), key=lambda kv: -kv[1])[:args.top_k]
+        results.append({"path": str(path), "label": verdict.label, "unknown_reason": verdict.unknown_reason,
+                        "evidence": bool(verdict.frames_with_evidence),
+                        "top": [{"label": k, "probability": v} for k, v in top]})
     if args.json:
-        print(json.dumps({"results": results, "failures": failures}, indent=2))
+        print(json.dumps({"model": classifier.description, "results": results, "failures": failures}, indent=2))
     else:
         for r in results:
-            print(f"{r['path']}: " + ", ".join(f"{t['label']} {t['probability']:.1%}" for t in r["top"]))
+            ranked = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in r["top"])
+            verdict = f"unknown ({r['unknown_reason']})" if r["unknown_reason"] else r["label"]
+            print(f"{r['path']}: {verdict}; {ranked}")
         for f in failures:
             print(f"{f['path']}: ERROR {f['error']}", file=sys.stderr)
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_recipe(main))

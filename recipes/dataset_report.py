@@ -9,9 +9,11 @@ writes videos_per_class.png, durations.png, videos.csv and unreadable.csv to --o
 
 import sys
 
-from toolkit.cli import make_parser
+from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
-from toolkit.data.report import format_scan, scan_videos, write_scan
+quiet_tensorflow()
+
+from toolkit.data.report import format_scan, scan_videos, write_scan  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -22,10 +24,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     scan = scan_videos(args.videos, args.workers)
     print(format_scan(scan))
+    for note in scan.notes:
+        print(f"note: {note}")
     for path in write_scan(scan, args.out):
         print(f"wrote {path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_recipe(main))

@@ -4,17 +4,20 @@
     python recipes/extract_frames.py --videos ../shared/data/workout4 --out data/frames_workout4
     python recipes/extract_frames.py --videos data/myvids --every-seconds 0.5 --group-pattern "^(.*)_\\d+$"
 
-Input: <videos>/<class>/<video>.(mp4|avi|mov|mkv). Output: <out>/<class>/<video>/frame_XXXXX.jpg,
-<out>/manifest.csv (path, label, video_id, group, frame_index, timestamp_s) and <out>/failed.csv.
-Groups (what a split keeps together) come from --group-csv, --group-pattern, a `group` column of
-<videos>/manifest.csv, near-duplicate clustering of the frames (--group-near-duplicates), or
-default to one per video. Unreadable videos are skipped and listed; an
-interrupted run resumes where it stopped. About 1 s per 10 short videos on 2 cores.
+Input: <videos>/<class>/<video>.(mp4|avi|mov|mkv|webm|m4v). Output: <out>/<class>/<video>/frame_XXXXX.jpg,
+<out>/manifest.csv (path, label, video_id, group, frame_index, timestamp_s, phash) and <out>/failed.csv.
+Frames are written as they are decoded, so memory stays flat however long a video is. Groups (what a split
+keeps together) come from --group-csv, --group-pattern, the `group` column of <videos>/manifest.csv (any
+case), or near-duplicate clustering of the frames (--group-near-duplicates); the source and the groups per
+class are printed. A group table or manifest that misses videos or has no group column stops the run unless
+--one-group-per-video accepts each uncovered video as its own source. Two videos of a class with one name
+(clip.mp4, clip.avi) get a frame folder each. Unreadable videos are skipped and listed; an interrupted run
+resumes where it stopped. About 1 s per 10 short videos on 2 cores.
 """
 
 import sys
 
-from toolkit.cli import make_parser, quiet_tensorflow
+from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
@@ -36,20 +39,30 @@ def main(argv=None) -> int:
     parser.add_argument("--group-near-duplicates", type=int, metavar="BITS", default=None,
                         help="set groups by clustering videos whose frames are near-duplicates "
                              "(pHash distance <= BITS, e.g. 10), for datasets with unknown sources")
+    parser.add_argument("--one-group-per-video", action="store_true",
+                        help="accept videos the group source does not cover as groups of their own")
     parser.add_argument("--workers", type=int, default=2)
     add_config_flags(parser, only=("video_dir", "frames_dir", "frames_per_video"))
     args = parser.parse_args(argv)
     config = config_from_args(args)
     videos = args.videos or config.video_dir
     out = args.out or config.frames_dir
+    if args.every_seconds is not None and not args.every_seconds > 0:
+        parser.error(f"--every-seconds must be a positive number of seconds (received {args.every_seconds})")
     report = extract_frames(videos, out, num_frames=args.frames or config.frames_per_video,
                             every_seconds=args.every_seconds, size=args.size, group_csv=args.group_csv,
-                            group_pattern=args.group_pattern, workers=args.workers)
+                            group_pattern=args.group_pattern, one_group_per_video=args.one_group_per_video,
+                            workers=args.workers)
     print(f"{report.frames} frames from {report.extracted} new and {report.resumed} already extracted "
           f"videos -> {report.manifest}")
+    for note in report.notes:
+        print(f"note: {note}")
     if args.group_near_duplicates is not None:
         _, count = regroup_by_near_duplicates(report.manifest, args.group_near_duplicates)
         print(f"groups set from near-duplicate frames (pHash distance <= {args.group_near_duplicates}): {count}")
+    else:
+        print(f"groups from {report.group_source}")
+        print("groups per class: " + ", ".join(f"{k} {v}" for k, v in report.groups_per_class.items()))
     if report.failed:
         print(f"{len(report.failed)} unreadable videos skipped (listed in {report.manifest.parent}/failed.csv):")
         for path, reason in report.failed:
@@ -58,4 +71,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_recipe(main))

@@ -10,16 +10,19 @@ layout of image datasets.
 Runtime: the default 7 classes x 10 videos take about 15 s on 2 CPU cores.
 """
 
-import argparse
 import os
 import sys
 import time
 
-from toolkit.data.synthetic import DEFAULT_CLASSES, EXERCISES, SyntheticConfig, generate_dataset
+from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+
+quiet_tensorflow()
+
+from toolkit.data.synthetic import DEFAULT_CLASSES, EXERCISES, SyntheticConfig, generate_dataset  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__)
     parser.add_argument("--out", default="data/synthetic", help="output folder (default: %(default)s)")
     parser.add_argument("--classes", nargs="+", default=list(DEFAULT_CLASSES), choices=list(EXERCISES),
                         metavar="CLASS", help=f"exercises to render (default: all of {list(EXERCISES)})")
@@ -45,4 +48,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_recipe(main))

@@ -1,76 +1,63 @@
-"""Train a frame (image) classifier on a frame manifest with a leakage-free grouped split.
+"""Train a frame (image) classifier: an encoder and its frame head, on extracted frames or a folder of images.
 
-    python recipes/train_image_classifier.py                                    # config.py values
-    python recipes/train_image_classifier.py --model-name custom_cnn --weights none --epochs 5
-    python recipes/train_image_classifier.py --frames data/frames_workout4 --split runs/old/split.csv
+    python recipes/train_image_classifier.py --frames data/frames                       # config.py values
+    python recipes/train_image_classifier.py --images data/photos --group-pattern "^(p\\d+)_"
+    python recipes/train_image_classifier.py --frames data/frames --model-name custom_cnn --epochs 5
 
-Reads config.py (switch models with model_name there or --model-name), splits the manifest by
-group (or reloads --split), checks the split for leakage, trains (two stages for a pretrained
-EfficientNetB0), then evaluates on the held-out test videos at frame and video level.
-Writes to <runs_dir>/<name>/: model.keras, class_names.json, config.json, split.csv,
-training_log.csv, training_curves.png, test_*.json|txt|png. An interrupted run resumes when
-started again with the same --name. Runtime: minutes for custom_cnn on a few thousand frames
-on 2 cores; EfficientNetB0 at 224 px is about 10x slower.
-
-With a pose encoder (--model-name movenet_lightning or movenet_thunder) the frames' keypoints are
-extracted once (cached in <frames>/pose_cache/) and a per-frame classifier on pose features
-(pose_frame_model.keras) plus the pose LSTM (pose_sequence_model.keras) train in seconds; the
-same run then classifies videos with classify_video.py and images with classify_image.py.
+A still-image dataset is a folder of <class>/<image> files (--images); its groups come from --group-csv,
+--group-pattern or, by default, near-identical copies only (photos of one person in other poses are not
+recognised: say where photos come from if you know). Makes a grouped split (or reloads --split), checks it
+for leakage, trains like recipes/train_video_classifier.py but only the frame head (for videos: vote
+pooling), and reports on the held-out side at frame (image) level, plus video level for frame folders.
+Writes <runs_dir>/<name>/ with vote.keras (for an image run: one image in, class probabilities out),
+run.json, config.json, split.csv, logs, curves and test reports; classify images with
+recipes/classify_image.py --run. An interrupted run resumes when the same command runs again; a finished run
+is refused unless --overwrite.
 """
 
 import sys
 import time
 from pathlib import Path
 
-from toolkit.cli import make_parser, quiet_tensorflow
+from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
 from toolkit.config import add_config_flags, config_from_args  # noqa: E402
-from toolkit.data.manifest import read_manifest  # noqa: E402
-from toolkit.data.splits import groups_per_class, load_split, split_manifest, split_rows  # noqa: E402
-from toolkit.evaluation.evaluate import evaluate_frame_classifier, summarise  # noqa: E402
-from toolkit.models import is_pose_model  # noqa: E402
-from toolkit.training.frame_trainer import train_frame_classifier  # noqa: E402
-from toolkit.training.pose_trainer import train_pose_run  # noqa: E402
+from toolkit.data.sources import add_dataset_flags, dataset_from_args, feature_cache_dir  # noqa: E402
+from toolkit.data.splits import load_split, split_manifest, split_rows  # noqa: E402
+from toolkit.evaluation.evaluate import summarise, train_and_evaluate  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
-    parser.add_argument("--frames", help="frame folder with manifest.csv (default: config.frames_dir)")
+    add_dataset_flags(parser)
     parser.add_argument("--split", help="reuse a saved split.csv instead of making a fresh one")
     parser.add_argument("--name", help="run folder name under runs_dir (default: <model_name>-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished run of the same name")
     add_config_flags(parser)
     args = parser.parse_args(argv)
     config = config_from_args(args)
-    frames = args.frames or config.frames_dir
-    # The run records the frames (and pose model) it was trained on, so evaluate.py finds them.
-    config = config.replace(frames_dir=str(Path(frames).resolve()),
+    dataset = dataset_from_args(args, config.frames_dir)
+    print("\n".join(dataset.summary()))
+    config = config.replace(frames_dir=str(dataset.root.resolve()),
                             pose_model_dir=str(Path(config.pose_model_dir).resolve()))
-    rows = read_manifest(frames)
-    print(f"{len(rows)} frames of {len({r['video_id'] for r in rows})} videos; groups per class: "
-          f"{groups_per_class([r['label'] for r in rows], [r['group'] for r in rows])}")
-    if args.split:
-        subsets = load_split(args.split, rows)
-    else:
-        subsets = split_manifest(rows, config.validation_fraction, config.test_fraction, config.seed)
+    if dataset.unit == "images":
+        config = config.replace(frames_per_video=1)  # an image is a "video" of one frame
+    rows = dataset.rows
+    subsets = (load_split(args.split, rows) if args.split
+               else split_manifest(rows, config.validation_fraction, config.test_fraction, config.seed))
     parts = split_rows(rows, subsets)
-    print("split (videos): " + ", ".join(f"{k} {len({r['video_id'] for r in v})}" for k, v in parts.items()))
-    name = args.name or f"{config.model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(config.runs_dir) / name
-    if is_pose_model(config.model_name):
-        print(summarise(train_pose_run(config, rows, subsets, run_dir, Path(frames) / "pose_cache")))
-        print(f"Run written to {run_dir}")
-        return 0
-    model = train_frame_classifier(config, rows, subsets, run_dir)
-    if parts["test"]:
-        class_names = sorted({r["label"] for r in rows})
-        reports = evaluate_frame_classifier(model, parts["test"], class_names, config.image_size,
-                                            config.batch_size, seed=config.seed, out_dir=run_dir)
+    print(f"split ({dataset.unit}): " + ", ".join(f"{k} {len({r['video_id'] for r in v})}" for k, v in parts.items()))
+    run_dir = Path(config.runs_dir) / (args.name or f"{config.model_name.replace('+', '_')}-{time.strftime('%Y%m%d-%H%M%S')}")
+    reports = train_and_evaluate(config, rows, subsets, run_dir, aggregators=("vote",),
+                                 feature_cache_dir=feature_cache_dir(dataset, config.runs_dir),
+                                 overwrite=args.overwrite, dataset=dataset.describe())
+    if reports:
         print(summarise(reports))
-    print(f"Run written to {run_dir}")
+    print(f"Run written to {run_dir}. Classify images with: python recipes/classify_image.py IMAGE --run {run_dir}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_recipe(main))

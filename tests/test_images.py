@@ -1,8 +1,11 @@
 import cv2
 import numpy as np
+import pytest
 
 from toolkit.data.images import cluster_near_duplicates, load_image_folder, perceptual_hash
 from toolkit.data.splits import check_no_leakage, grouped_split
+from toolkit.errors import DatasetError
+from workout_runtime.images import ImageReadError, read_image
 
 
 def _scene(seed, size=128):
@@ -47,8 +50,9 @@ def test_image_folder_groups_near_duplicates_and_splits_cleanly(tmp_path):
         cv2.imwrite(str(folder / f"img{k}_a.png"), scene)
         cv2.imwrite(str(folder / f"img{k}_b.png"), _altered(scene, k))
     (tmp_path / "class0" / "broken.jpg").write_bytes(b"nope")
-    rows, source = load_image_folder(tmp_path)
-    assert "near-duplicate" in source and "1 unreadable" in source
+    folder = load_image_folder(tmp_path, near_duplicate_distance=10)
+    rows, source = folder.rows, folder.group_source
+    assert "near-duplicate" in source and any("broken.jpg" in n for n in folder.notes)
     groups = {r["video_id"]: r["group"] for r in rows}
     for k in range(10):
         label = f"class{k % 2}"
@@ -63,5 +67,43 @@ def test_image_folder_group_pattern(tmp_path):
     (tmp_path / "squat").mkdir()
     for name in ("p1_a.jpg", "p1_b.jpg", "p2_a.jpg"):
         cv2.imwrite(str(tmp_path / "squat" / name), _scene(hash(name) % 1000))
-    rows, _ = load_image_folder(tmp_path, group_pattern=r"^(p\d+)_")
+    rows = load_image_folder(tmp_path, group_pattern=r"^(p\d+)_").rows
     assert sorted(r["group"] for r in rows) == ["p1", "p1", "p2"]
+    (tmp_path / "squat" / "other.jpg").write_bytes((tmp_path / "squat" / "p2_a.jpg").read_bytes())
+    with pytest.raises(DatasetError, match="no group for 1 of 4 images"):
+        load_image_folder(tmp_path, group_pattern=r"^(p\d+)_")
+    rows = load_image_folder(tmp_path, group_pattern=r"^(p\d+)_", one_group_per_image=True).rows
+    assert {r["group"] for r in rows} == {"p1", "p2", "squat/other"}
+
+
+def test_image_folder_default_joins_copies_only_and_says_sources_are_unknown(tmp_path):
+    (tmp_path / "squat").mkdir()
+    (tmp_path / "lunge").mkdir()
+    (tmp_path / "empty_class").mkdir()
+    for k in range(3):
+        cv2.imwrite(str(tmp_path / "squat" / f"a{k}.png"), _scene(k))
+        cv2.imwrite(str(tmp_path / "lunge" / f"b{k}.png"), _scene(50 + k))
+    (tmp_path / "lunge" / "copy_of_a0.png").write_bytes((tmp_path / "squat" / "a0.png").read_bytes())
+    folder = load_image_folder(tmp_path)
+    groups = {r["video_id"]: r["group"] for r in folder.rows}
+    assert groups["squat/a0"] == groups["lunge/copy_of_a0"]  # an identical copy under another name
+    assert len(set(groups.values())) == 6
+    assert "optimistic" in folder.group_source and "--group-csv" in folder.group_source
+    assert any("empty_class" in note for note in folder.notes)
+
+
+def test_damaged_images_are_refused_with_the_reason(tmp_path):
+    image = _scene(3)
+    cv2.imwrite(str(tmp_path / "whole.jpg"), image)
+    cv2.imwrite(str(tmp_path / "whole.png"), image)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[:len(data) // 2])
+    (tmp_path / "cut.png").write_bytes((tmp_path / "whole.png").read_bytes()[:-40])
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert read_image(tmp_path / "whole.jpg").shape == image.shape
+    # libjpeg decodes the first half and greys the rest: without the check it would be classified.
+    assert cv2.imread(str(tmp_path / "cut.jpg")) is not None
+    for name, reason in (("cut.jpg", "JPEG is truncated"), ("cut.png", "PNG is truncated"), ("empty.jpg", "empty"),
+                         ("missing.jpg", "does not exist")):
+        with pytest.raises(ImageReadError, match=reason):
+            read_image(tmp_path / name)

@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--model-name", "custom_cnn", "--weights", "none", "--image-size", "32", "--epochs", "1",
-        "--batch-size", "16", "--frames-per-video", "4", "--lstm-epochs", "2", "--folds", "2"]
+        "--batch-size", "16", "--frames-per-video", "4", "--head-epochs", "2", "--folds", "2", "--lstm-units", "8",
+        "--transformer-units", "8"]
 
 
 def run_recipe(name, *args, check=True):
@@ -32,7 +33,7 @@ def frames_dir(synthetic_videos, tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained_run(frames_dir, tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    run_recipe("train_image_classifier.py", "--frames", frames_dir, "--runs-dir", runs, "--name", "tiny", *TINY)
+    run_recipe("train_video_classifier.py", "--frames", frames_dir, "--runs-dir", runs, "--name", "tiny", *TINY)
     return runs / "tiny"
 
 
@@ -42,14 +43,17 @@ def test_every_recipe_has_help(recipe):
     assert "usage:" in result.stdout and "python recipes/" in result.stdout
 
 
-def test_train_image_classifier_writes_every_artifact(trained_run):
-    for name in ("model.keras", "class_names.json", "config.json", "split.csv", "training_log.csv",
-                 "training_curves.png", "test_frame.json", "test_frame_confusion.png", "test_video_mean.json"):
+def test_train_video_classifier_writes_every_artifact(trained_run):
+    for name in ("vote.keras", "lstm.keras", "transformer.keras", "run.json", "class_names.json", "config.json",
+                 "split.csv", "training_log.csv", "training_curves.png", "test_frame.json", "test_frame_confusion.png",
+                 "test_video_mean.json", "test_video_lstm.json", "test_video_transformer.json"):
         assert (trained_run / name).is_file(), name
     config = json.loads((trained_run / "config.json").read_text())
     assert config["model_name"] == "custom_cnn" and config["image_size"] == 32
     report = json.loads((trained_run / "test_frame.json").read_text())
     assert 0.0 <= report["accuracy"] <= 1.0 and len(report["accuracy_ci95"]) == 2
+    assert report["chance_uniform"] == pytest.approx(1 / 7) and 0 < report["chance_majority"] <= 1
+    assert "chance:" in (trained_run / "test_video_mean.txt").read_text()
     with open(trained_run / "split.csv") as f:
         split = list(csv.DictReader(f))
     sides = {}
@@ -58,11 +62,12 @@ def test_train_image_classifier_writes_every_artifact(trained_run):
     assert all(len(s) == 1 for s in sides.values())
 
 
-def test_bad_config_value_stops_before_work(frames_dir, tmp_path):
+def test_bad_config_value_stops_before_work_with_one_line(frames_dir, tmp_path):
     result = run_recipe("train_image_classifier.py", "--frames", frames_dir, "--runs-dir", tmp_path,
                         "--model-name", "vgg16", check=False)
-    assert result.returncode != 0
-    assert "model_name='vgg16'" in result.stderr and "efficientnet_b0" in result.stderr
+    assert result.returncode == 2
+    assert "model_name='vgg16'" in result.stderr and "efficientnet_lite0" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
 
 
@@ -76,11 +81,11 @@ def test_classify_video_good_broken_and_json(trained_run, synthetic_videos, tmp_
     assert len(document["results"]) == 2 and len(document["failures"]) == 1
     assert document["failures"][0]["path"] == str(broken)
     first = document["results"][0]
-    assert first["frames_used"] == 4
+    assert first["frames_used"] == 4 and first["frames_with_evidence"] == 4
     assert abs(sum(first["probabilities"].values()) - 1) < 1e-3
-    assert first["label"] in first["probabilities"]
-    text = run_recipe("classify_video.py", good, "--run", trained_run).stdout
-    assert "from 4 frames" in text
+    assert first["top_label"] in first["probabilities"] and first["label"] in (first["top_label"], "unknown")
+    text = run_recipe("classify_video.py", good, "--run", trained_run, "--no-reject").stdout
+    assert "4 of 4 frames with evidence" in text
 
 
 def _join_videos(paths, out, size=(160, 120), fps=10):
@@ -113,47 +118,65 @@ def test_timeline_segments_a_joined_video(trained_run, synthetic_videos, tmp_pat
         assert a["end_s"] == pytest.approx(b["start_s"]) and a["label"] != b["label"]
 
 
-def test_train_video_classifier_lstm_on_cached_features(trained_run, frames_dir):
-    result = run_recipe("train_video_classifier.py", "--frames", frames_dir, "--frame-run", trained_run,
-                        "--temporal", "lstm", *TINY)
-    assert (trained_run / "lstm" / "video_model.keras").is_file()
-    assert (trained_run / "lstm" / "test_video_lstm.json").is_file()
-    assert "features of" in result.stdout
-    # Second run: every video's features come from the cache.
-    again = run_recipe("train_video_classifier.py", "--frames", frames_dir, "--frame-run", trained_run,
-                       "--temporal", "lstm", *TINY)
-    assert "(0 computed" in again.stdout
+def test_train_image_classifier_on_an_image_folder(synthetic_videos, tmp_path):
+    images = tmp_path / "photos"
+    run_recipe("make_synthetic_dataset.py", "--out", tmp_path / "v", "--videos-per-class", 2, "--performers", 2,
+               "--classes", "squat", "push_up", "--max-duration", 2, "--image-out", images, "--image-frames", 3)
+    result = run_recipe("train_image_classifier.py", "--images", images, "--group-pattern", r"_(p\d+)_",
+                        "--runs-dir", tmp_path / "runs", "--name", "photos", "--test-fraction", 0.3,
+                        "--validation-fraction", 0.2, *TINY)
+    assert "12 images in 2 classes" in result.stdout and "test image" in result.stdout
+    assert "videos" not in result.stdout.split("split (images)")[1]
+    run = tmp_path / "runs" / "photos"
+    assert (run / "test_image.json").is_file() and not (run / "test_video_mean.json").exists()
+    assert "(images)" in (run / "test_image.txt").read_text()
+    photo = sorted(images.rglob("*.jpg"))[0]
+    out = json.loads(run_recipe("classify_image.py", photo, "--run", run, "--json").stdout)
+    assert out["results"][0]["top"][0]["label"] in ("squat", "push_up")
+    evaluated = run_recipe("evaluate.py", "--run", run, "--out", tmp_path / "eval")
+    assert "test image" in evaluated.stdout and (tmp_path / "eval" / "test_image_confusion.png").is_file()
+    cv = run_recipe("cross_validate.py", "--images", images, "--group-pattern", r"_(p\d+)_", "--out",
+                    tmp_path / "cv", *TINY)
+    assert "| image | image |" in cv.stdout
 
 
-def test_cross_validate_two_folds_writes_table(frames_dir, tmp_path):
+def test_cross_validate_repeats_folds_and_writes_table(frames_dir, tmp_path):
     out = tmp_path / "cv"
-    run_recipe("cross_validate.py", "--frames", frames_dir, "--out", out, *TINY)
+    result = run_recipe("cross_validate.py", "--frames", frames_dir, "--out", out, "--repeats", 2, *TINY)
     with open(out / "summary.csv") as f:
         summary = {r["aggregator"]: r for r in csv.DictReader(f)}
-    assert set(summary) == {"frame", "video_majority", "video_mean", "video_lstm"}
-    assert all(r["folds"] == "2" for r in summary.values())
-    assert "| video_lstm | video |" in (out / "summary.md").read_text()
+    assert set(summary) == {"frame", "video_majority", "video_mean", "video_lstm", "video_transformer"}
+    assert all(r["folds"] == "4" and r["repeats"] == "2" for r in summary.values())
+    assert float(summary["video_mean"]["chance_uniform"]) == pytest.approx(1 / 7)
+    markdown = (out / "summary.md").read_text()
+    assert "| video_lstm | video |" in markdown and "x 2 fold seed(s)" in markdown and "repeat" in result.stdout
     assert (out / "summary.png").is_file()
-    for k in range(2):
-        with open(out / f"fold_{k}" / "split.csv") as f:
-            split = list(csv.DictReader(f))
-        sides = {}
-        for row in split:
-            sides.setdefault(row["group"], set()).add(row["subset"])
-        assert all(len(s) == 1 for s in sides.values())
-        assert (out / f"fold_{k}" / "test_video_mean_confusion.png").is_file()
+    for r in range(2):
+        for k in range(2):
+            with open(out / f"repeat_{r}" / f"fold_{k}" / "split.csv") as f:
+                split = list(csv.DictReader(f))
+            sides = {}
+            for row in split:
+                sides.setdefault(row["group"], set()).add(row["subset"])
+            assert all(len(s) == 1 for s in sides.values())
+            assert (out / f"repeat_{r}" / f"fold_{k}" / "test_video_mean_confusion.png").is_file()
+    # The repeats drew different folds.
+    splits = [(out / f"repeat_{r}" / "fold_0" / "split.csv").read_text() for r in range(2)]
+    assert splits[0] != splits[1]
 
 
 def test_quickstart_smoke_runs_end_to_end(tmp_path):
     result = run_recipe("quickstart.py", "--smoke", "--data", tmp_path / "data", "--run", tmp_path / "run")
-    assert "Quick start finished" in result.stdout
-    for name in ("model.keras", "split.csv", "test_video_mean.json", "lstm/video_model.keras"):
+    assert "Quick start finished" in result.stdout and "chance: 0.14 guessing" in result.stdout
+    assert result.stdout.count("predicted") == 3 and "Next, on your own videos" in result.stdout
+    for name in ("vote.keras", "lstm.keras", "transformer.keras", "split.csv", "test_video_mean.json"):
         assert (tmp_path / "run" / name).is_file(), name
 
 
 def test_evaluate_recipe_on_test_split_and_other_folder(trained_run, frames_dir, tmp_path):
     result = run_recipe("evaluate.py", "--run", trained_run, "--out", tmp_path / "a")
     assert "test frame" in result.stdout and (tmp_path / "a" / "test_frame_confusion.png").is_file()
+    assert "test video transformer" in result.stdout and "chance:" in result.stdout
     result = run_recipe("evaluate.py", "--run", trained_run, "--frames", frames_dir, "--out", tmp_path / "b")
     report = json.loads((tmp_path / "b" / "external_video_majority.json").read_text())
     assert report["samples"] == len({p.parent.name for p in frames_dir.rglob("*.jpg")})
@@ -170,6 +193,11 @@ def test_classify_image_reports_top_k_and_skips_unreadable(trained_run, frames_d
     assert len(document["results"]) == 3 and document["failures"][0]["path"] == str(broken)
     top = document["results"][0]["top"]
     assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
+    cut = tmp_path / "cut.jpg"
+    data = images[0].read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    result = run_recipe("classify_image.py", cut, "--run", trained_run, check=False)
+    assert result.returncode == 1 and "cut.jpg" in result.stderr and "truncated" in result.stderr
 
 
 def test_dataset_report_lists_unreadable_and_plots(synthetic_videos, tmp_path):
@@ -184,13 +212,10 @@ def test_dataset_report_lists_unreadable_and_plots(synthetic_videos, tmp_path):
         assert (tmp_path / "report" / name).is_file()
 
 
-def test_video_classifier_vote_and_end_to_end_lstm(trained_run, frames_dir, synthetic_videos):
-    run_recipe("train_video_classifier.py", "--frames", frames_dir, "--frame-run", trained_run, "--temporal", "vote",
-               *TINY)
-    assert (trained_run / "video_model.keras").is_file()
-    run_recipe("train_video_classifier.py", "--frames", frames_dir, "--frame-run", trained_run, "--temporal", "lstm",
-               "--end-to-end", *TINY)
+def test_classify_video_with_each_aggregator(trained_run, synthetic_videos):
     video = sorted((synthetic_videos / "lunge").glob("*.mp4"))[0]
-    document = json.loads(run_recipe("classify_video.py", video, "--run", trained_run, "--temporal", "lstm",
-                                     "--json").stdout)
-    assert document["model"] == "LSTM" and document["results"][0]["frames_used"] == 4
+    for aggregator in ("vote", "lstm", "transformer"):
+        document = json.loads(run_recipe("classify_video.py", video, "--run", trained_run, "--temporal", aggregator,
+                                         "--json").stdout)
+        assert document["model"].startswith(aggregator if aggregator != "vote" else "mean vote")
+        assert document["results"][0]["frames_used"] == 4

@@ -133,3 +133,16 @@ def test_seeking_falls_back_and_detects_truncation(synthetic_videos, tmp_path):
     cut.write_bytes(data[: int(len(data) * 0.6)])
     with pytest.raises(VideoReadError):
         read_frames(cut, 4, seek_gap=2)
+
+
+@pytest.mark.parametrize("seek_gap", [None, 2])
+def test_frames_handed_to_a_callback_are_not_kept(synthetic_videos, seek_gap):
+    video = max((p for p in synthetic_videos.rglob("*.mp4")), key=lambda p: p.stat().st_size)
+    kept = read_frames(video, 4, size=32, seek_gap=seek_gap)
+    received = []
+    streamed = read_frames(video, 4, size=32, seek_gap=seek_gap, keep=False,
+                           on_frame=lambda frame, index, time_s: received.append((frame, index, time_s)))
+    assert len(streamed.frames) == 0 and len(received) == 4
+    np.testing.assert_array_equal(np.stack([f for f, _, _ in received]), kept.frames)
+    assert [i for _, i, _ in received] == list(kept.frame_indices)
+    np.testing.assert_allclose([t for _, _, t in received], kept.timestamps_s, atol=1e-3)

@@ -13,10 +13,13 @@ TensorFlow-free runtime for exported models is the `workout_runtime` package.
 """
 
 import multiprocessing as _multiprocessing
+import os as _os
 
 from workout_runtime import __version__
 
 if _multiprocessing.parent_process() is None:
+    # TensorFlow's C++ info logs; recipes also filter what escapes this (workout_runtime.cli.quiet_tensorflow).
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from toolkit.models import layers as _model_layers, pose as _pose, pose_features as _pose_features  # noqa: F401
     from toolkit.temporal import layers as _temporal_layers, pose_motion as _pose_motion  # noqa: F401
 

@@ -2,10 +2,18 @@
 
 Input layout `<videos>/<class>/<video>.mp4`; output
 `<out>/<class>/<video_id>/frame_XXXXX.jpg` plus `<out>/manifest.csv` (one row
-per frame) and `<out>/failed.csv` (unreadable videos and why).
+per frame, with its perceptual hash) and `<out>/failed.csv` (unreadable
+videos and why).
 
-A video counts as extracted once its own `frames.csv` is written, after all
-its JPEGs; a re-run skips those, so an interrupted extraction resumes.
+Frames are written as they are decoded, so memory does not grow with a
+video's length. A video counts as extracted once its own `frames.csv` is
+written, after all its JPEGs; a re-run skips those, so an interrupted
+extraction resumes.
+
+Groups (what a split keeps together) must be trustworthy, or splits leak
+while the audit passes: a group table or manifest that misses videos or
+lacks the group column is an error, unless the caller accepts one group per
+video for those (`one_group_per_video=True`).
 """
 
 from __future__ import annotations
@@ -14,113 +22,171 @@ import csv
 import dataclasses
 import json
 import os
+import shutil
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 
-from toolkit.data.manifest import (MANIFEST_NAME, group_from_pattern, read_group_table,
-                                   write_manifest)
+from toolkit.data.class_folders import scan_class_folders
+from toolkit.data.images import perceptual_hash
+from toolkit.data.manifest import MANIFEST_NAME, group_from_pattern, read_group_table, write_manifest
+from toolkit.errors import DatasetError
 from workout_runtime.video import VIDEO_EXTENSIONS, VideoReadError, read_frames
 
 _VIDEO_DONE = "frames.csv"
+_FRAME_COLUMNS = ("path", "frame_index", "timestamp_s", "phash")
 
 
 @dataclasses.dataclass(frozen=True)
 class VideoEntry:
-    """One video of a class-folder dataset."""
+    """One video of a class-folder dataset.
+
+    Attributes:
+        path: the file.
+        label: its class folder.
+        video_id: `<class>/<stem>`, or `<class>/<file name>` when two files
+            of a class share a stem (`clip.mp4`, `clip.avi`), so every video
+            has its own frame folder.
+        relative: `<class>/<file name>`, how a dataset manifest names it.
+    """
 
     path: Path
     label: str
-    video_id: str  # "<label>/<stem>", unique across classes
+    video_id: str
+    relative: str
 
 
 @dataclasses.dataclass
 class ExtractionReport:
-    """What an extraction did: the manifest it wrote and what it skipped."""
+    """What an extraction did: the manifest it wrote, what it skipped, where groups came from."""
 
     manifest: Path
     extracted: int
     resumed: int
     failed: list[tuple[str, str]]
     frames: int
+    group_source: str = ""
+    groups_per_class: dict[str, int] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
-def discover_videos(video_dir: str | os.PathLike) -> list[VideoEntry]:
-    """Videos under `<video_dir>/<class>/`, sorted.
+def discover_videos(video_dir: str | os.PathLike) -> tuple[list[VideoEntry], list[str]]:
+    """Videos under `<video_dir>/<class>/`, sorted, and notes on the layout (empty class folders).
 
     Raises:
-        FileNotFoundError / ValueError: the folder is missing or not laid out
-            as one sub-folder per class, with the expected layout in the message.
+        DatasetError: the folder is missing or not laid out as one sub-folder
+            per class, with the expected layout in the message.
     """
-    root = Path(video_dir)
-    layout = (f"expected one folder per class holding the videos, e.g. {root}/squat/clip1.mp4 "
-              f"(extensions {', '.join(VIDEO_EXTENSIONS)})")
-    if not root.is_dir():
-        raise FileNotFoundError(f"Video folder not found: '{root}'; {layout}.")
-    loose = [p.name for p in root.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS]
+    folders = scan_class_folders(video_dir, VIDEO_EXTENSIONS, "videos")
     entries = []
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(class_dir.iterdir()):
-            if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
-                entries.append(VideoEntry(path, class_dir.name, f"{class_dir.name}/{path.stem}"))
-    if not entries:
-        found = f" Found videos directly in the folder ({', '.join(loose[:3])}...): move them into class folders." \
-            if loose else ""
-        raise ValueError(f"No videos found in class folders of '{root}'; {layout}.{found}")
-    return entries
+    for label, paths in folders.files.items():
+        stems = Counter(p.stem for p in paths)
+        for path in paths:
+            name = path.stem if stems[path.stem] == 1 else path.name
+            entries.append(VideoEntry(path, label, f"{label}/{name}", f"{label}/{path.name}"))
+    return entries, folders.notes("videos")
+
+
+def find_dataset_manifest(video_dir: str | os.PathLike) -> Path | None:
+    """`<video_dir>/manifest.csv`, whatever its case (`MANIFEST.csv` too)."""
+    folder = Path(video_dir)
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.iterdir()) if p.is_file() and p.name.lower() == MANIFEST_NAME), None)
+
+
+def _fill(groups: dict[str, str], entries: list[VideoEntry], found: dict[str, str | None], source: str,
+          one_group_per_video: bool, fix: str) -> str:
+    """Groups from `found` (video_id -> group or None); the uncovered are an error unless accepted."""
+    missing = [e for e in entries if not found.get(e.video_id)]
+    if missing and not one_group_per_video:
+        examples = ", ".join(e.relative for e in missing[:3])
+        raise DatasetError(f"{source} gives no group for {len(missing)} of {len(entries)} videos (e.g. {examples}). "
+                           f"{fix}, or pass --one-group-per-video to give each of them a group of its own (only "
+                           f"safe if they come from distinct recordings).")
+    for e in entries:
+        groups[e.video_id] = found.get(e.video_id) or e.video_id
+    return source + (f"; {len(missing)} videos without one are their own group" if missing else "")
 
 
 def resolve_groups(entries: list[VideoEntry], video_dir: str | os.PathLike | None = None,
-                   group_csv: str | os.PathLike | None = None,
-                   group_pattern: str | None = None) -> tuple[dict[str, str], str]:
-    """Maps every video_id to its group; returns (groups, description of the source).
+                   group_csv: str | os.PathLike | None = None, group_pattern: str | None = None,
+                   one_group_per_video: bool = False) -> tuple[dict[str, str], str]:
+    """Maps every video_id to its group; returns (groups, a description of the source).
 
-    Priority: an explicit `group_csv`, then a `group_pattern` on file names,
-    then a `group` column of `<video_dir>/manifest.csv` if present, else each
-    video is its own group. A video the chosen source does not cover keeps
-    its own video_id as group (it cannot leak with anything else).
+    Priority: an explicit `group_csv`, then `group_pattern` on file names,
+    then the `group` column of `<video_dir>/manifest.csv` (any case), else
+    each video is its own group (said in the description).
+
+    Raises:
+        DatasetError: the chosen source misses videos, or the dataset manifest
+            has no usable group column (without `one_group_per_video`).
     """
-    groups = {e.video_id: e.video_id for e in entries}
+    groups: dict[str, str] = {}
     if group_csv is not None:
         table = read_group_table(group_csv)
-        for e in entries:
-            groups[e.video_id] = table.get(e.video_id) or table.get(e.path.stem) or e.video_id
-        return groups, f"group table {group_csv}"
+        found = {e.video_id: table.get(e.relative) or table.get(e.path.name) or table.get(e.video_id)
+                 or table.get(e.path.stem) for e in entries}
+        return groups, _fill(groups, entries, found, f"group table {group_csv}", one_group_per_video,
+                             f"Add them to {group_csv}")
     if group_pattern is not None:
-        for e in entries:
-            found = group_from_pattern(e.path.name, group_pattern)
-            groups[e.video_id] = f"{found}" if found is not None else e.video_id
-        return groups, f"file-name pattern {group_pattern!r}"
-    if video_dir is not None and (Path(video_dir) / MANIFEST_NAME).is_file():
-        with open(Path(video_dir) / MANIFEST_NAME, newline="") as f:
+        found = {e.video_id: group_from_pattern(e.path.name, group_pattern) for e in entries}
+        return groups, _fill(groups, entries, found, f"file-name pattern {group_pattern!r}", one_group_per_video,
+                             "Fix the pattern so that it matches every file name")
+    manifest = find_dataset_manifest(video_dir) if video_dir is not None else None
+    if manifest is not None:
+        with open(manifest, newline="") as f:
             rows = list(csv.DictReader(f))
-        if rows and "group" in rows[0] and "path" in rows[0] and any(r["group"] for r in rows):
-            by_path = {str(Path(r["path"]).with_suffix("")): r["group"] for r in rows if r["group"]}
-            for e in entries:
-                groups[e.video_id] = by_path.get(e.video_id, e.video_id)
-            return groups, f"the group column of {Path(video_dir) / MANIFEST_NAME}"
-    return groups, "one group per video (no group source given)"
+        columns = list(rows[0]) if rows else []
+        if "group" not in columns or "path" not in columns:
+            if not one_group_per_video:
+                raise DatasetError(
+                    f"'{manifest}' has columns {columns}; groups come from its 'group' column (with a 'path' "
+                    f"column naming each video as <class>/<file>). Rename the column that says which recording, "
+                    f"person or source a video comes from to 'group', pass --group-csv or --group-pattern, or pass "
+                    f"--one-group-per-video to treat every video as its own source.")
+        else:
+            by_path = {}
+            for r in rows:
+                by_path[r["path"]] = r["group"]
+                by_path.setdefault(str(Path(r["path"]).with_suffix("")), r["group"])
+            found = {e.video_id: by_path.get(e.relative) or by_path.get(e.video_id) for e in entries}
+            return groups, _fill(groups, entries, found, f"the group column of {manifest}", one_group_per_video,
+                                 f"Add those videos with their group to {manifest}")
+    for e in entries:
+        groups[e.video_id] = e.video_id
+    why = "no group source given" if manifest is None else f"{manifest} has no group column"
+    return groups, (f"one group per video ({why}): clips cut from one recording could sit on both sides of a "
+                    f"split; give --group-csv or --group-pattern, or infer groups with --group-near-duplicates")
 
 
 def _extract_one(entry: VideoEntry, out_dir: Path, num_frames: int | None, every_seconds: float | None,
                  size, jpeg_quality: int) -> list[dict]:
+    """Writes one video's frames as they are decoded; returns their manifest rows."""
     video_out = out_dir / entry.video_id
-    video_out.mkdir(parents=True, exist_ok=True)
-    clip = read_frames(entry.path, num_frames, every_seconds=every_seconds, size=size)
-    rows = []
-    seen = set()
-    for frame, index, ts in zip(clip.frames, clip.frame_indices, clip.timestamps_s):
-        if int(index) in seen:
-            continue
-        seen.add(int(index))
+    shutil.rmtree(video_out, ignore_errors=True)  # leftovers of an interrupted attempt
+    video_out.mkdir(parents=True)
+    rows: list[dict] = []
+
+    def write(frame, index: int, time_s: float) -> None:
+        if frame is None:  # the reader restarts its pass: forget what was written
+            for row in rows:
+                (out_dir / row["path"]).unlink(missing_ok=True)
+            rows.clear()
+            return
         name = f"frame_{int(index):05d}.jpg"
+        if rows and rows[-1]["frame_index"] == int(index):
+            return
         cv2.imwrite(str(video_out / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                     [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         rows.append({"path": f"{entry.video_id}/{name}", "frame_index": int(index),
-                     "timestamp_s": round(float(ts), 4)})
+                     "timestamp_s": round(float(time_s), 4), "phash": f"{int(perceptual_hash(frame)):016x}"})
+
+    read_frames(entry.path, num_frames, every_seconds=every_seconds, size=size, on_frame=write, keep=False)
     # Written last: its presence marks the video as complete for resuming.
-    write_manifest(video_out / _VIDEO_DONE, rows, columns=("path", "frame_index", "timestamp_s"))
+    write_manifest(video_out / _VIDEO_DONE, rows, columns=_FRAME_COLUMNS)
     return rows
 
 
@@ -135,7 +201,8 @@ def _read_done(video_out: Path) -> list[dict] | None:
 def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
                    num_frames: int | None = 16, every_seconds: float | None = None,
                    size: int | tuple[int, int] | None = None, group_csv=None, group_pattern=None,
-                   jpeg_quality: int = 92, workers: int = 2, progress: bool = True) -> ExtractionReport:
+                   one_group_per_video: bool = False, jpeg_quality: int = 92, workers: int = 2,
+                   progress: bool = True) -> ExtractionReport:
     """Extracts frames of every video under `video_dir` into `out_dir`.
 
     Args:
@@ -145,50 +212,51 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         every_seconds: instead, one frame per period; set `num_frames=None`.
         size: resize frames to `(height, width)` or a square int; None keeps
             the decoded size (the training pipeline resizes anyway).
-        group_csv, group_pattern: where groups come from; see `resolve_groups`.
+        group_csv, group_pattern, one_group_per_video: where groups come
+            from; see `resolve_groups`.
         jpeg_quality: JPEG quality of written frames.
         workers: videos decoded in parallel (OpenCV releases the GIL).
         progress: show a progress bar of videos done.
 
     Returns:
-        An `ExtractionReport`.
+        An `ExtractionReport`, with the group source, groups per class and
+        notes (empty class folders) to show the user.
 
     Raises:
-        RuntimeError: no video at all could be read (the message lists why).
-        ValueError: the output folder holds an extraction with other settings.
+        DatasetError: bad layout, untrustworthy groups, settings that differ
+            from an extraction already in `out_dir`, or no readable video.
     """
     from tqdm.auto import tqdm
 
+    from toolkit.data.splits import groups_per_class
+
     if every_seconds is not None:
         num_frames = None
-    entries = discover_videos(video_dir)
-    groups, group_source = resolve_groups(entries, video_dir, group_csv, group_pattern)
+    entries, notes = discover_videos(video_dir)
+    groups, group_source = resolve_groups(entries, video_dir, group_csv, group_pattern, one_group_per_video)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     settings = {"num_frames": num_frames, "every_seconds": every_seconds,
                 "size": list(size) if isinstance(size, (tuple, list)) else size}
     settings_path = out / "extraction.json"
     if settings_path.is_file():
         previous = json.loads(settings_path.read_text()).get("settings")
         if previous != settings:
-            raise ValueError(f"'{out}' holds frames extracted with settings {previous}; this run asks for "
-                             f"{settings}. Use another output folder, or delete '{out}' to start over.")
+            raise DatasetError(f"'{out}' holds frames extracted with settings {previous}; this run asks for "
+                               f"{settings}. Use another output folder, or delete '{out}' to start over.")
+    out.mkdir(parents=True, exist_ok=True)
     settings_path.write_text(json.dumps({"settings": settings, "video_dir": str(video_dir),
                                          "group_source": group_source}, indent=2))
 
     results: dict[str, list[dict]] = {}
     failed: list[tuple[str, str]] = []
-    resumed = 0
     todo = []
     for entry in entries:
         done = _read_done(out / entry.video_id)
         if done is not None:
             results[entry.video_id] = done
-            resumed += 1
         else:
             todo.append(entry)
-
-    bar = tqdm(total=len(entries), initial=resumed, desc="extracting frames", unit="video", disable=not progress)
+    resumed = len(results)
 
     def work(entry: VideoEntry):
         try:
@@ -196,26 +264,28 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         except VideoReadError as error:
             return entry, None, error.reason
 
-    with ThreadPoolExecutor(max(1, workers)) as pool:
+    with tqdm(total=len(entries), initial=resumed, desc="extracting frames", unit="video",
+              disable=not progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
         for entry, rows, reason in pool.map(work, todo):
             if rows is None:
                 failed.append((str(entry.path), reason))
             else:
                 results[entry.video_id] = rows
             bar.update()
-    bar.close()
 
     write_manifest(out / "failed.csv", [{"path": p, "reason": r} for p, r in failed], columns=("path", "reason"))
     if not results:
         listing = "; ".join(f"{p}: {r}" for p, r in failed[:5])
-        raise RuntimeError(f"No video under '{video_dir}' could be read ({len(failed)} failed: {listing}).")
+        raise DatasetError(f"No video under '{video_dir}' could be read ({len(failed)} failed: {listing}).")
     manifest_rows = []
     for entry in entries:
         for row in results.get(entry.video_id, []):
             manifest_rows.append({**row, "label": entry.label, "video_id": entry.video_id,
                                   "group": groups[entry.video_id]})
     manifest = write_manifest(out / MANIFEST_NAME, manifest_rows)
-    return ExtractionReport(manifest, len(todo) - len(failed), resumed, failed, len(manifest_rows))
+    per_class = groups_per_class([r["label"] for r in manifest_rows], [r["group"] for r in manifest_rows])
+    return ExtractionReport(manifest, len(todo) - len(failed), resumed, failed, len(manifest_rows), group_source,
+                            per_class, notes)
 
 
 def regroup_by_near_duplicates(manifest_path: str | os.PathLike, max_distance: int) -> tuple[Path, int]:

@@ -8,18 +8,26 @@ so near-identical images never straddle a split.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
+from toolkit.data.class_folders import scan_class_folders
 from toolkit.data.manifest import group_from_pattern, read_group_table
+from toolkit.errors import DatasetError
+from workout_runtime.images import IMAGE_EXTENSIONS, ImageReadError, read_image
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # 64-bit pHash: identical scenes differ by a few bits, unrelated images by ~32.
+# Clustering videos by their frames (several frames per clip) works best at 10
+# bits (benchmarks/grouping.py); single photos are only joined when they are
+# near-identical copies, at 4 bits (benchmarks/image_grouping.py).
 DEFAULT_MAX_DISTANCE = 10
+DUPLICATE_DISTANCE = 4
 
 
 def perceptual_hash(image: np.ndarray) -> np.uint64:
@@ -91,60 +99,92 @@ def cluster_near_duplicates(hashes: np.ndarray, max_distance: int = DEFAULT_MAX_
     return np.array([renumber[r] for r in roots], dtype=np.int64)
 
 
-def load_image_folder(image_dir: str | os.PathLike, *, group_pattern: str | None = None,
-                      group_csv: str | os.PathLike | None = None,
-                      near_duplicate_distance: int | None = DEFAULT_MAX_DISTANCE) -> tuple[list[dict], str]:
-    """Reads `<image_dir>/<class>/*.jpg|png` into frame-manifest rows.
+@dataclasses.dataclass
+class ImageFolder:
+    """An image folder read as frame-manifest rows (each image its own "video" of one frame).
 
-    The group comes from `group_csv`, else `group_pattern` on the file name,
-    else near-duplicate clustering of perceptual hashes (when
-    `near_duplicate_distance` is not None), else each image is its own group.
-    Unreadable images are left out and reported in the returned description.
-
-    Returns:
-        (rows, description): rows with path (absolute), label, video_id
-        (= `<class>/<stem>`), group, frame_index 0, timestamp_s 0, phash.
+    Attributes:
+        rows: path (absolute), label, video_id (`<class>/<file name>`), group,
+            frame_index 0, timestamp_s 0, phash.
+        group_source: where the groups came from, to show the user.
+        notes: what the user should know: empty class folders, skipped
+            unreadable or damaged images (with the reason), unknown sources.
     """
-    root = Path(image_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"Image folder not found: '{root}'; expected {root}/<class>/<image>.jpg.")
-    rows, unreadable = [], []
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(class_dir.iterdir()):
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                continue
-            h = hash_file(path)
-            if h is None:
-                unreadable.append(str(path))
-                continue
-            rows.append({"path": str(path.resolve()), "label": class_dir.name,
-                         "video_id": f"{class_dir.name}/{path.stem}", "group": "",
-                         "frame_index": 0, "timestamp_s": 0.0, "phash": f"{int(h):016x}"})
-    if not rows:
-        raise ValueError(f"No readable images in class folders of '{root}'; expected "
-                         f"{root}/<class>/<image> with extensions {', '.join(IMAGE_EXTENSIONS)}.")
+
+    rows: list[dict]
+    group_source: str
+    notes: list[str]
+
+
+def _image_groups(rows: list[dict], group_csv, group_pattern, near_duplicate_distance: int | None,
+                  one_group_per_image: bool) -> str:
+    """Fills each row's group; returns the description of the source."""
+    def fill(found: dict[int, str | None], source: str, fix: str) -> str:
+        missing = [r for i, r in enumerate(rows) if not found.get(i)]
+        if missing and not one_group_per_image:
+            raise DatasetError(f"{source} gives no group for {len(missing)} of {len(rows)} images (e.g. "
+                               f"{', '.join(r['video_id'] for r in missing[:3])}). {fix}, or pass "
+                               f"--one-group-per-video to give each of them a group of its own.")
+        for i, row in enumerate(rows):
+            row["group"] = found.get(i) or row["video_id"]
+        return source
     if group_csv is not None:
         table = read_group_table(group_csv)
-        for row in rows:
-            row["group"] = table.get(row["video_id"]) or table.get(Path(row["path"]).stem) or row["video_id"]
-        source = f"group table {group_csv}"
-    elif group_pattern is not None:
-        for row in rows:
-            row["group"] = group_from_pattern(Path(row["path"]).name, group_pattern) or row["video_id"]
-        source = f"file-name pattern {group_pattern!r}"
-    elif near_duplicate_distance is not None:
-        hashes = np.array([int(r["phash"], 16) for r in rows], dtype=np.uint64)
-        clusters = cluster_near_duplicates(hashes, near_duplicate_distance)
-        for row, cluster in zip(rows, clusters):
-            row["group"] = f"near_duplicate_{cluster:05d}"
-        source = f"near-duplicate clusters (pHash distance <= {near_duplicate_distance})"
-    else:
-        for row in rows:
-            row["group"] = row["video_id"]
-        source = "one group per image"
-    if unreadable:
-        source += f"; {len(unreadable)} unreadable images skipped: {', '.join(unreadable[:5])}"
-    return rows, source
+        return fill({i: table.get(r["video_id"]) or table.get(Path(r["path"]).name) or table.get(Path(r["path"]).stem)
+                     for i, r in enumerate(rows)}, f"group table {group_csv}", f"Add them to {group_csv}")
+    if group_pattern is not None:
+        return fill({i: group_from_pattern(Path(r["path"]).name, group_pattern) for i, r in enumerate(rows)},
+                    f"file-name pattern {group_pattern!r}", "Fix the pattern so that it matches every file name")
+    hashes = np.array([int(r["phash"], 16) for r in rows], dtype=np.uint64)
+    distance = DUPLICATE_DISTANCE if near_duplicate_distance is None else near_duplicate_distance
+    clusters = cluster_near_duplicates(hashes, distance)
+    for row, cluster in zip(rows, clusters):
+        row["group"] = f"near_duplicate_{cluster:05d}"
+    if near_duplicate_distance is not None:
+        return (f"near-duplicate clusters (pHash distance <= {distance}): {len(set(clusters))} groups; hashing "
+                f"joins copies and near-identical shots, not photos of one person in other poses, so the "
+                f"figures stay optimistic")
+    return (f"no source given: each image is its own group, except near-identical copies (pHash distance <= "
+            f"{distance}), which share one ({len(set(clusters))} groups). Photos of one person or room in other "
+            f"poses can sit on both sides of the split, so the figures are optimistic; give groups with "
+            f"--group-csv or --group-pattern")
+
+
+def load_image_folder(image_dir: str | os.PathLike, *, group_pattern: str | None = None,
+                      group_csv: str | os.PathLike | None = None, near_duplicate_distance: int | None = None,
+                      one_group_per_image: bool = False) -> ImageFolder:
+    """Reads `<image_dir>/<class>/<image>` into frame-manifest rows, one "video" per image.
+
+    Groups come from `group_csv`, else `group_pattern` on the file name, else
+    perceptual hashing: by default only near-identical copies (pHash distance
+    <= `DUPLICATE_DISTANCE`) share a group, because hashing recovers few true
+    sources (benchmarks/image_grouping.py); `near_duplicate_distance` asks
+    for wider clusters. Unreadable and damaged images are left out and named
+    in the notes.
+
+    Raises:
+        DatasetError: bad layout, no readable image, or groups missing for
+            some images (without `one_group_per_image`).
+    """
+    folders = scan_class_folders(image_dir, IMAGE_EXTENSIONS, "images")
+    rows, skipped = [], []
+    for label, paths in folders.files.items():
+        stems = Counter(p.stem for p in paths)
+        for path in paths:
+            try:
+                image = read_image(path)
+            except ImageReadError as error:
+                skipped.append(f"{path}: {error.reason}")
+                continue
+            name = path.stem if stems[path.stem] == 1 else path.name
+            rows.append({"path": str(path.resolve()), "label": label, "video_id": f"{label}/{name}", "group": "",
+                         "frame_index": 0, "timestamp_s": 0.0, "phash": f"{int(perceptual_hash(image)):016x}"})
+    if not rows:
+        raise DatasetError(f"No readable image in the class folders of '{image_dir}' ({len(skipped)} unreadable: "
+                           f"{'; '.join(skipped[:3])}).")
+    source = _image_groups(rows, group_csv, group_pattern, near_duplicate_distance, one_group_per_image)
+    notes = folders.notes("images") + [f"skipped {s}" for s in skipped]
+    return ImageFolder(rows, source, notes)
 
 
 def infer_video_groups(rows: Sequence[dict], max_distance: int = DEFAULT_MAX_DISTANCE,
@@ -159,7 +199,7 @@ def infer_video_groups(rows: Sequence[dict], max_distance: int = DEFAULT_MAX_DIS
 
     hashes, owners = [], []
     for row in tqdm(rows, desc="hashing frames", unit="frame", disable=not progress):
-        h = hash_file(row.get("abs_path", row["path"]))
+        h = np.uint64(int(row["phash"], 16)) if row.get("phash") else hash_file(row.get("abs_path", row["path"]))
         if h is not None:
             hashes.append(h)
             owners.append(row["video_id"])

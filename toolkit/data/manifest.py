@@ -1,8 +1,10 @@
 """Frame manifests: one CSV row per frame, the unit every later step reads.
 
 Columns: path (relative to the manifest's folder), label, video_id, group,
-frame_index, timestamp_s. `group` is what a split must keep together: a
-video, a performer, or a source recording cut into several clips.
+frame_index, timestamp_s, phash. `group` is what a split must keep together:
+a video, a performer, or a source recording cut into several clips. `phash`
+is the frame's 64-bit perceptual hash (hex), which the leakage audit compares
+across a split.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-MANIFEST_COLUMNS = ("path", "label", "video_id", "group", "frame_index", "timestamp_s")
+from toolkit.errors import DatasetError
+
+MANIFEST_COLUMNS = ("path", "label", "video_id", "group", "frame_index", "timestamp_s", "phash")
 MANIFEST_NAME = "manifest.csv"
 
 
@@ -33,20 +37,20 @@ def read_manifest(path: str | os.PathLike) -> list[dict]:
     """Reads a frame manifest; `path` is a manifest file or the folder holding one.
 
     Raises:
-        FileNotFoundError / ValueError: naming the file and the missing columns.
+        DatasetError: naming the file and the missing columns.
     """
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"No frame manifest at '{path}'. Run recipes/extract_frames.py first "
-                                f"(or point to the folder it wrote).")
+        raise DatasetError(f"No frame manifest at '{path}'. Run recipes/extract_frames.py first (or point to the "
+                           f"folder it wrote; for a folder of images, use --images DIR).")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     missing = [c for c in ("path", "label", "video_id", "group") if rows and c not in rows[0]]
     if missing or not rows:
-        raise ValueError(f"Manifest '{path}' is empty or lacks columns {missing}; "
-                         f"expected columns {list(MANIFEST_COLUMNS)}.")
+        raise DatasetError(f"Manifest '{path}' is empty or lacks columns {missing}; "
+                           f"expected columns {list(MANIFEST_COLUMNS)}.")
     root = path.parent
     for row in rows:
         row["abs_path"] = str(root / row["path"])
@@ -61,8 +65,8 @@ def group_from_pattern(name: str, pattern: str) -> str | None:
     """
     compiled = re.compile(pattern)
     if compiled.groups < 1:
-        raise ValueError(f"Group pattern needs one capture group. Received: group_pattern={pattern!r}; "
-                         f"expected e.g. r'_p(\\d+)_'.")
+        raise DatasetError(f"Group pattern needs one capture group. Received: group_pattern={pattern!r}; "
+                           f"expected e.g. r'_p(\\d+)_'.")
     match = compiled.search(name)
     return match.group(1) if match else None
 
@@ -74,18 +78,21 @@ def read_group_table(path: str | os.PathLike) -> dict[str, str]:
     all match the video `a`.
     """
     path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"Group table not found: '{path}'.")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
-        raise ValueError(f"Group table '{path}' is empty.")
+        raise DatasetError(f"Group table '{path}' is empty.")
     key = next((k for k in ("video_id", "video", "path") if k in rows[0]), None)
     if key is None or "group" not in rows[0]:
-        raise ValueError(f"Group table '{path}' has columns {list(rows[0])}; expected 'group' and one of "
-                         f"'video_id', 'video' or 'path'.")
+        raise DatasetError(f"Group table '{path}' has columns {list(rows[0])}; expected 'group' and one of "
+                           f"'video_id', 'video' or 'path'.")
     table = {}
     for row in rows:
         if row["group"]:
-            table[Path(row[key]).stem] = row["group"]
+            table.setdefault(Path(row[key]).stem, row["group"])
+            table.setdefault(Path(row[key]).name, row["group"])
             table[row[key]] = row["group"]
     return table
 

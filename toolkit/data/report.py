@@ -17,6 +17,7 @@ class DatasetScan:
 
     readable: list[tuple[str, str, VideoInfo]]  # (label, video_id, info)
     unreadable: list[tuple[str, str]]  # (path, reason)
+    notes: list[str] = dataclasses.field(default_factory=list)  # empty class folders
 
     def per_class(self) -> dict[str, dict]:
         """Videos, total and mean duration, frames and header mismatches per class."""
@@ -36,7 +37,7 @@ def scan_videos(video_dir: str | os.PathLike, workers: int = 2, progress: bool =
     """Decodes every video of `<video_dir>/<class>/` once (grab only) and records what fails."""
     from tqdm.auto import tqdm
 
-    entries = discover_videos(video_dir)
+    entries, notes = discover_videos(video_dir)
     readable, unreadable = [], []
 
     def probe(entry):
@@ -52,7 +53,7 @@ def scan_videos(video_dir: str | os.PathLike, workers: int = 2, progress: bool =
                 unreadable.append((str(entry.path), reason))
             else:
                 readable.append((entry.label, entry.video_id, info))
-    return DatasetScan(readable, unreadable)
+    return DatasetScan(readable, unreadable, notes)
 
 
 def format_scan(scan: DatasetScan) -> str:

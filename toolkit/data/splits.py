@@ -17,11 +17,13 @@ from typing import Mapping, Sequence
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
+from toolkit.errors import DatasetError, UserError
+
 SUBSETS = ("train", "validation", "test")
 SPLIT_FILE = "split.csv"
 
 
-class LeakageError(RuntimeError):
+class LeakageError(UserError, RuntimeError):
     """A group, video or near-duplicate appears on two sides of a split."""
 
 
@@ -37,7 +39,7 @@ def _check_group_counts(labels, groups, needed: int, what: str) -> None:
     counts = groups_per_class(labels, groups)
     single = {k: v for k, v in counts.items() if v < 2}
     if single:
-        raise ValueError(
+        raise DatasetError(
             f"Cannot make a grouped {what}: classes {single} have fewer than 2 groups, so they cannot be "
             f"on both the training and the evaluation side without leaking. Add videos from other "
             f"people or sources for these classes, or drop them.")
@@ -102,9 +104,7 @@ def grouped_kfold(labels: Sequence[str], groups: Sequence[str], folds: int = 5, 
     "validation" (for early stopping) and the remainder "train".
     """
     labels, groups = np.asarray(labels), np.asarray(groups)
-    n_groups = len(np.unique(groups))
-    if folds > n_groups:
-        raise ValueError(f"Received: folds={folds}; expected at most the number of groups ({n_groups}).")
+    check_folds(labels, groups, folds)
     _check_group_counts(labels, groups, folds, f"{folds}-fold cross-validation")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     result = []
@@ -121,6 +121,23 @@ def grouped_kfold(labels: Sequence[str], groups: Sequence[str], folds: int = 5, 
         check_no_leakage(groups, subsets)
         result.append(subsets.astype(str))
     return result
+
+
+def check_folds(labels: Sequence[str], groups: Sequence[str], folds: int) -> None:
+    """Raises `DatasetError`, saying what `folds` can be, if grouped k-fold cannot make that many folds.
+
+    Each fold's test side needs groups of its own, and at least one class must
+    spread over every fold: so folds can be at most the number of groups of
+    the class with the most groups.
+    """
+    counts = groups_per_class(labels, groups)
+    most = max(counts.values()) if counts else 0
+    if not isinstance(folds, (int, np.integer)) or folds < 2 or folds > most:
+        richest = max(counts, key=counts.get) if counts else "-"
+        raise DatasetError(
+            f"Cannot make {folds} grouped folds. Received: folds={folds!r}; expected 2 to {most}: the class with the "
+            f"most groups ({richest}) has {most}, and every fold's test side needs groups of its own (groups per "
+            f"class: {counts}). Use --folds {min(max(2, most), 5)} or fewer, or add videos from more sources.")
 
 
 def check_no_leakage(groups: Sequence[str], subsets: Sequence[str], video_ids: Sequence[str] | None = None,
@@ -202,8 +219,8 @@ def load_split(path: str | os.PathLike, rows: Sequence[Mapping]) -> np.ndarray:
     table = {r[key]: r["subset"] for r in saved}
     missing = sorted({r[key] for r in rows if r[key] not in table})
     if missing:
-        raise ValueError(f"Split '{path}' does not cover {len(missing)} {key}s of the manifest, e.g. "
-                         f"{missing[:3]}. Make a fresh split for this manifest.")
+        raise DatasetError(f"Split '{path}' does not cover {len(missing)} {key}s of the manifest, e.g. "
+                           f"{missing[:3]}. Make a fresh split for this manifest.")
     subsets = np.array([table[r[key]] for r in rows])
     if key == "video_id":
         check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])

@@ -77,7 +77,7 @@ class WorkoutFrames(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         config = self.builder_config
-        entries = [e for e in discover_videos(dl_manager.manual_dir) if e.label in config.class_names]
+        entries = [e for e in discover_videos(dl_manager.manual_dir)[0] if e.label in config.class_names]
         if not entries:
             raise ValueError(f"No videos of classes {config.class_names} in {dl_manager.manual_dir}. "
                              f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")

@@ -32,7 +32,8 @@ FOLD_REPORT = "fold_reports.json"
 
 def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_dir: Path,
              vote_methods: Sequence[str], aggregators: Sequence[str],
-             feature_cache_dir: str | os.PathLike | None = None, verbose: int | str = 0) -> dict[str, dict]:
+             feature_cache_dir: str | os.PathLike | None = None, verbose: int | str = 0,
+             unit: str = "videos") -> dict[str, dict]:
     """Trains one fold and returns {aggregator: report} for its held-out videos (reused if already done)."""
     done = fold_dir / FOLD_REPORT
     if done.is_file():  # A finished fold of an interrupted run: reuse it.
@@ -41,7 +42,7 @@ def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_
                         overwrite=True, save_models=False, verbose=verbose, progress=False, log=lambda _: None)
     test_rows = split_rows(rows, subsets)["test"]
     reports = score_run(models_of(trained), test_rows, trained.features, vote_methods, config.seed, fold_dir,
-                        prefix="test")
+                        prefix="test", unit=unit)
     done.write_text(json.dumps(reports, indent=2))
     return reports
 
@@ -49,7 +50,7 @@ def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_
 def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.PathLike, folds: int | None = None,
                    vote_methods: Sequence[str] = ("majority", "mean"), aggregators: Sequence[str] = AGGREGATORS,
                    repeats: int = 1, feature_cache_dir: str | os.PathLike | None = None,
-                   verbose: int | str = 0) -> list[dict]:
+                   verbose: int | str = 0, unit: str = "videos") -> list[dict]:
     """Runs repeated grouped k-fold CV; writes `summary.csv`, `summary.md` and `summary.png`.
 
     Args:
@@ -63,6 +64,7 @@ def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.Pa
         feature_cache_dir: where frozen encoders' features are cached
             (default `<out_dir>/feature_cache`; beside the frames shares them
             between runs).
+        unit: "videos", or "images" for an image folder (scored per image).
 
     Returns:
         Summary rows: {aggregator, level, folds, repeats, <metric>_mean and
@@ -85,9 +87,9 @@ def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.Pa
         for k, subsets in enumerate(fold_subsets):
             held_out = len({row["video_id"] for row, s in zip(rows, subsets) if s == "test"})
             print(f"--- repeat {r + 1}/{repeats} (fold seed {repeat_config.seed}), fold {k + 1}/{folds}: "
-                  f"{held_out} held-out videos", flush=True)
+                  f"{held_out} held-out {unit}", flush=True)
             per_repeat[-1].append(run_fold(repeat_config, rows, subsets, out / f"repeat_{r}" / f"fold_{k}",
-                                           vote_methods, aggregators, cache, verbose))
+                                           vote_methods, aggregators, cache, verbose, unit))
     summary = summarise_folds(per_repeat)
     write_summary(summary, out, config, folds, repeats)
     plot_cross_validation(summary, per_repeat, out / "summary.png",
@@ -100,7 +102,7 @@ def summarise_folds(per_repeat: Sequence[Sequence[Mapping[str, Mapping]]]) -> li
     all_folds = [fold for repeat in per_repeat for fold in repeat]
     rows = []
     for name in all_folds[0]:
-        row = {"aggregator": name, "level": "frame" if name == "frame" else "video", "folds": len(all_folds),
+        row = {"aggregator": name, "level": name if name in ("frame", "image") else "video", "folds": len(all_folds),
                "repeats": len(per_repeat)}
         for metric in METRICS:
             values = np.array([fold[name][metric] for fold in all_folds])

@@ -78,10 +78,19 @@ def score_run(models: RunModels, rows: Sequence[Mapping], features: Mapping[str,
         unit: what a sample is at video level ("videos", or "images" for image folders).
 
     Returns:
-        {"frame": ..., "video_<method>": ..., "video_lstm": ..., "video_transformer": ...}.
+        {"frame": ..., "video_<method>": ..., "video_lstm": ..., "video_transformer": ...}; for an image
+        folder (`unit="images"`, one frame per sample) the one report {"image": ...}.
     """
     class_names, num_frames = models.info.class_names, models.info.num_frames
     frames = frame_arrays(rows, features, class_names)
+    if unit == "images":
+        # Every image is scored, a body or not: one without is a wrong answer, not a skipped one.
+        predictions = predict_arrays(models.frame_head, frames["features"]).argmax(1)
+        reports = {"image": classification_report(frames["labels"], predictions, class_names, frames["groups"],
+                                                  seed)}
+        if out_dir is not None:
+            save_report(reports["image"], out_dir, f"{prefix}_image", f"{prefix} set (images)")
+        return reports
     x, y = evidence_frames(frames)
     seen = np.any(frames["features"] != 0, axis=-1)
     reports = {"frame": classification_report(y, predict_arrays(models.frame_head, x).argmax(1), class_names,
@@ -113,3 +122,23 @@ def evaluate_saved_run(run_dir: str | os.PathLike, rows: Sequence[Mapping], cach
     features = run_features(models, rows, cache_dir)
     return score_run(models, rows, features, seed=seed, out_dir=Path(out_dir) if out_dir else None, prefix=prefix,
                      unit=unit)
+
+
+def train_and_evaluate(config, rows: Sequence[Mapping], subsets: Sequence[str], run_dir: str | os.PathLike, *,
+                       aggregators: Sequence[str], feature_cache_dir: str | os.PathLike, overwrite: bool = False,
+                       dataset: Mapping | None = None, verbose: int | str = 2) -> dict[str, dict]:
+    """What the training recipes do: `train_run`, then reports on the test split saved in the run folder.
+
+    Returns the test reports ({} when the split has no test side).
+    """
+    from toolkit.data.splits import split_rows
+    from toolkit.training.trainer import train_run
+
+    trained = train_run(config, rows, subsets, run_dir, aggregators=aggregators, feature_cache_dir=feature_cache_dir,
+                        overwrite=overwrite, dataset=dataset, verbose=verbose)
+    test_rows = split_rows(rows, subsets)["test"]
+    if not test_rows:
+        return {}
+    unit = (dataset or {}).get("unit", "videos")
+    return score_run(models_of(trained), test_rows, trained.features, VotePooling.METHODS, config.seed, run_dir,
+                     "test", unit)

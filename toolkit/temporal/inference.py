@@ -55,6 +55,8 @@ class VideoClassifier:
         self.class_names = list(class_names)
         self.num_frames, self.frame_size, self.max_side = int(num_frames), frame_size, max_side
         self.rule, self.description, self.aggregator = rule, description, aggregator
+        # Single images are judged by the frame head with its own calibration (see `classify_images`).
+        self.image_rule = RejectionRule(None, min_evidence=1.0) if rule is not ACCEPT_ALL else ACCEPT_ALL
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, temporal: str | None = None, vote_method: str | None = None,
@@ -84,8 +86,11 @@ class VideoClassifier:
                 model = build_video_model(encoder, build_vote_head(frame_head, info.num_frames, method),
                                           info.num_frames, info.frame_size)
             description = f"{method} vote over frames of {info.model_name}"
-        return cls(model, info.class_names, info.num_frames, info.frame_size, info.max_side,
-                   rule_from_info(settings, reject), description, aggregator)
+        classifier = cls(model, info.class_names, info.num_frames, info.frame_size, info.max_side,
+                         rule_from_info(settings, reject), description, aggregator)
+        if "frame_threshold" in settings and reject:
+            classifier.image_rule = RejectionRule(settings["frame_threshold"], min_evidence=1.0)
+        return classifier
 
     # --- frames to features ---
 
@@ -196,6 +201,26 @@ class VideoClassifier:
         if len(frames) > self.num_frames:
             frames = frames[((np.arange(self.num_frames) + 0.5) * len(frames) / self.num_frames).astype(int)]
         return self.verdict(self.encode(self.prepare_frames(frames)), path, start_s, end_s)
+
+    def classify_images(self, images: Sequence[np.ndarray], paths: Sequence[str]) -> list[VideoPrediction]:
+        """Verdicts on single images by the frame head (vote models only), each image in this model's geometry.
+
+        An image counts as evidence when the encoder finds something in it (a
+        body, for pose encoders); the frame head's own calibrated threshold
+        decides "unknown".
+        """
+        if self.aggregator != "vote":
+            raise ValueError(f"Images are classified by a run's frame head: load it with temporal='vote' "
+                             f"(received {self.aggregator!r}).")
+        frame_head = self.head.get_layer("frame_probabilities").layer
+        frame_predict = GraphPredictor(frame_head)
+        verdicts = []
+        for image, path in zip(images, paths):
+            features = self.encode(self.prepare_frames(np.asarray(image)[None]))
+            probabilities = frame_predict(features)[0]
+            evidence = int(np.any(features != 0))
+            verdicts.append(make_verdict(path, probabilities, self.class_names, 1, evidence, self.image_rule))
+        return verdicts
 
     def timeline(self, path: str | os.PathLike, window_s: float = 4.0,
                  stride_s: float = 1.0) -> tuple[list[VideoPrediction], list[Segment]]:

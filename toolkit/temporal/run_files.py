@@ -55,6 +55,8 @@ class RunInfo:
         status: "training" until every model is saved, then "complete".
         toolkit_version: the version that trained it.
         frames_dir: the frame folder it was trained on.
+        dataset: how to read that data again: {"unit": "videos" or "images",
+            "root", and for image folders the group options}.
         updated: when it was last written.
     """
 
@@ -68,6 +70,7 @@ class RunInfo:
     status: str = TRAINING
     toolkit_version: str = ""
     frames_dir: str = ""
+    dataset: dict[str, Any] = dataclasses.field(default_factory=dict)
     updated: str = ""
     format: int = RUN_FORMAT
 

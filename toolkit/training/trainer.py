@@ -41,7 +41,7 @@ from toolkit.temporal.video_model import build_video_model
 from toolkit.training.curves import plot_training_curves
 from toolkit.training.encoder_training import CHECKPOINT_DIR, ENCODER_LOG, train_encoder
 from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
-from toolkit.training.heads import fit_frame_head, fit_sequence_head, predict_arrays
+from toolkit.training.heads import evidence_frames, fit_frame_head, fit_sequence_head, predict_arrays
 from workout_runtime.verdicts import RejectionRule
 
 FEATURE_CACHE = "feature_cache"
@@ -135,7 +135,8 @@ def calibrate_threshold(probabilities: np.ndarray, accept_rate: float) -> float 
 def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], run_dir: str | Path, *,
               aggregators: Sequence[str] = AGGREGATORS, feature_cache_dir: str | Path | None = None,
               overwrite: bool = False, check_leakage: bool = True, save_models: bool = True,
-              verbose: int | str = 0, progress: bool = True, log: Callable[[str], None] = print) -> TrainedRun:
+              dataset: Mapping | None = None, verbose: int | str = 0, progress: bool = True,
+              log: Callable[[str], None] = print) -> TrainedRun:
     """Trains every aggregator of a run on the "train" rows, selecting on "validation".
 
     Args:
@@ -151,6 +152,7 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
         overwrite: replace a finished (or differently configured) run in `run_dir`.
         check_leakage: False only for the deliberate leaky-protocol benchmark.
         save_models: write the `.keras` video models (cross-validation folds skip them).
+        dataset: how to read the data again (recorded in run.json for evaluation).
         verbose: Keras' fit verbosity.
         progress: progress bars for feature extraction.
         log: where one-line progress notes go.
@@ -167,8 +169,8 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
         raise ValueError(f"Received: aggregators={list(aggregators)!r}; expected a subset of {list(AGGREGATORS)}")
     class_names = class_names_of(rows)
     if len(class_names) < 2:
-        raise DatasetError(f"The dataset holds one class ({class_names}); a classifier needs at least two class "
-                           f"folders.")
+        raise DatasetError(f"The dataset '{config.frames_dir}' holds one class, {', '.join(map(repr, class_names))}; "
+                           f"a classifier needs at least two (one folder per class: <folder>/<class>/...).")
     if check_leakage:
         check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
     parts = split_rows(rows, subsets)
@@ -186,7 +188,7 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     run_info = RunInfo(model_name=info.model_name, class_names=class_names, num_frames=config.frames_per_video,
                        frame_size=info.frame_size, max_side=info.max_side, aggregators={},
                        default_aggregator=config.temporal if config.temporal in aggregators else "vote",
-                       toolkit_version=_version(), frames_dir=str(config.frames_dir))
+                       toolkit_version=_version(), frames_dir=str(config.frames_dir), dataset=dict(dataset or {}))
     run_info.write(run_dir)
     log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}")
 
@@ -228,6 +230,8 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                  "min_evidence": default_rule.min_evidence}
         if aggregator == "vote":
             entry["method"] = config.vote_method
+            x, _ = evidence_frames(frames["validation"]) if has_validation else (np.zeros((0,)), None)
+            entry["frame_threshold"] = calibrate_threshold(predict_arrays(frame_head, x), config.accept_rate)
         if save_models:
             model = build_video_model(encoder, head, config.frames_per_video, info.frame_size,
                                       name=f"{aggregator}_video_model")

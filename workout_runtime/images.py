@@ -1,0 +1,70 @@
+"""Reading still images, refusing damaged ones instead of classifying what libjpeg could salvage.
+
+A JPEG cut short still decodes (libjpeg fills the rest with grey and prints
+an unattributed "Premature end of JPEG file"), so a truncated upload would be
+classified as if whole. `read_image` checks that the file ends as its format
+requires before decoding it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from workout_runtime.errors import UserError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+class ImageReadError(UserError):
+    """An image could not be read; `path` and `reason` say which and why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"Cannot read image '{self.path}': {reason}.")
+
+
+def damage(data: bytes) -> str | None:
+    """Why the bytes of a JPEG or PNG file are incomplete, or None if they end as the format requires."""
+    if data[:3] == b"\xff\xd8\xff":
+        # The end-of-image marker, possibly followed by padding some writers add.
+        if b"\xff\xd9" not in data.rstrip(b"\x00\r\n \t")[-64:]:
+            return "the JPEG is truncated (it lacks its end marker; a partial download or copy?)"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-16:]:
+        return "the PNG is truncated (it lacks its IEND chunk; a partial download or copy?)"
+    return None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as `(H, W, 3)` uint8 RGB.
+
+    Raises:
+        ImageReadError: missing, empty, not an image, or truncated.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(path, "the file does not exist" if not path.exists() else "it is not a file")
+    data = path.read_bytes()
+    if not data:
+        raise ImageReadError(path, "the file is empty (0 bytes)")
+    reason = damage(data)
+    if reason:
+        raise ImageReadError(path, reason)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageReadError(path, "it is not an image OpenCV can decode (or it is corrupt)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def collect_images(paths) -> list[Path]:
+    """Image files among `paths`; folders are searched recursively, in sorted order."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS))
+        else:
+            found.append(path)
+    return found
