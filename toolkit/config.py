@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import importlib.util
 import os
+import re
 import types
 from pathlib import Path
 from typing import Any, Iterable
@@ -30,7 +31,7 @@ from toolkit.temporal.layers import VotePooling
 
 TEMPORAL_AGGREGATORS = AGGREGATORS
 VOTE_METHODS = VotePooling.METHODS
-DISTRIBUTE_CHOICES = ("none", "mirrored")
+DISTRIBUTE_CHOICES = ("none", "mirrored", "mirrored:<device>,<device>")
 # Renamed fields: an old config.py gets a pointer instead of "unknown field".
 RENAMED = {"lstm_epochs": "head_epochs"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config.py"
@@ -168,7 +169,8 @@ class Config:
                 "Invalid config fields 'validation_fraction' and 'test_fraction'. Received: "
                 f"validation_fraction={self.validation_fraction!r}, test_fraction={self.test_fraction!r}; "
                 "expected their sum to be below 1 so that some data is left to train on.")
-        choice("distribute", DISTRIBUTE_CHOICES)
+        if not isinstance(self.distribute, str) or not re.fullmatch(r"none|mirrored(:[^,]+(,[^,]+)*)?", self.distribute):
+            fail("distribute", f"one of {list(DISTRIBUTE_CHOICES)}")
         integer("folds", 2)
         integer("seed", 0)
         for name in ("pose_model_dir", "video_dir", "frames_dir", "runs_dir"):

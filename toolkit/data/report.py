@@ -6,9 +6,15 @@ import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Sequence
 
-from toolkit.data.frames import discover_videos
-from workout_runtime.video import VideoInfo, VideoReadError, probe_video
+import matplotlib
+
+matplotlib.use("Agg")  # Headless: recipes run on servers without a display.
+import matplotlib.pyplot as plt  # noqa: E402
+
+from toolkit.data.frames import discover_videos  # noqa: E402
+from workout_runtime.video import VideoInfo, VideoReadError, probe_video  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -72,13 +78,12 @@ def write_scan(scan: DatasetScan, out_dir: str | os.PathLike) -> list[Path]:
     """PNG plots (videos per class, duration distribution) and CSVs of the scan."""
     import csv
 
-    from toolkit.evaluation.plots import plot_bars, plot_histogram
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = scan.per_class()
-    plot_bars({k: v["videos"] for k, v in table.items()}, out / "videos_per_class.png", "Videos per class", "videos")
-    plot_histogram([info.duration_s for _, _, info in scan.readable], out / "durations.png",
+    _plot_bars({k: v["videos"] for k, v in table.items()}, out / "videos_per_class.png", "Videos per class", "videos")
+    _plot_histogram([info.duration_s for _, _, info in scan.readable], out / "durations.png",
                    "Video durations", "seconds (measured by decoding)")
     with open(out / "videos.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -92,3 +97,25 @@ def write_scan(scan: DatasetScan, out_dir: str | os.PathLike) -> list[Path]:
         writer.writerow(["path", "reason"])
         writer.writerows(scan.unreadable)
     return [out / "videos_per_class.png", out / "durations.png", out / "videos.csv", out / "unreadable.csv"]
+
+
+def _plot_bars(values: dict[str, float], path: str | os.PathLike, title: str, ylabel: str) -> None:
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(values) + 2), 3.5))
+    ax.bar(list(values), list(values.values()), color="#4c72b0")
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_histogram(values: Sequence[float], path: str | os.PathLike, title: str, xlabel: str) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(values, bins=min(30, max(5, len(values) // 3)), color="#55a868")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("videos")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

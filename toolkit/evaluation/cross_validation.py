@@ -22,6 +22,7 @@ import numpy as np
 
 from toolkit.config import Config
 from toolkit.data.splits import kfold_manifest, split_rows
+from toolkit.errors import DatasetError
 from toolkit.evaluation.evaluate import models_of, score_run
 from toolkit.temporal.heads import AGGREGATORS
 from toolkit.training.trainer import train_run
@@ -73,12 +74,12 @@ def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.Pa
     from toolkit.evaluation.plots import plot_cross_validation
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     folds = folds or config.folds
     if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"Received: repeats={repeats!r}; expected an integer >= 1")
-    # Every repeat's folds are drawn before any training, so a bad --folds fails at once.
+        raise DatasetError(f"Received: repeats={repeats!r}; expected an integer >= 1")
+    # Every repeat's folds are drawn before any training or writing, so a bad --folds fails at once.
     plans = [kfold_manifest(rows, folds, config.seed + r, config.validation_fraction) for r in range(repeats)]
+    out.mkdir(parents=True, exist_ok=True)
     cache = feature_cache_dir or out / "feature_cache"
     per_repeat: list[list[dict]] = []
     for r, fold_subsets in enumerate(plans):

@@ -1,4 +1,4 @@
-"""PNG plots: confusion matrices, training curves, dataset summaries."""
+"""PNG plots of evaluations: confusion matrices, cross-validation spread with chance levels."""
 
 from __future__ import annotations
 
@@ -31,28 +31,6 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: 
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
                     color="white" if normalised[i, j] > 0.5 else "black", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_bars(values: dict[str, float], path: str | os.PathLike, title: str, ylabel: str) -> None:
-    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(values) + 2), 3.5))
-    ax.bar(list(values), list(values.values()), color="#4c72b0")
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_histogram(values: Sequence[float], path: str | os.PathLike, title: str, xlabel: str) -> None:
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(values, bins=min(30, max(5, len(values) // 3)), color="#55a868")
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("videos")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -46,7 +46,7 @@ def best_logged(log: Path, monitor: str) -> float | None:
 
 def train_encoder(config, encoder: keras.Model, frame_head: keras.Model, train_rows: Sequence[Mapping],
                   validation_rows: Sequence[Mapping], class_names: Sequence[str], run_dir: str | Path,
-                  fine_tune: bool, verbose: int | str = "auto") -> tuple[keras.Model, keras.Model]:
+                  fine_tune: bool, verbose: int | str = "auto", replicas: int = 1) -> tuple[keras.Model, keras.Model]:
     """Trains `encoder` with `frame_head` on frames; returns their best (encoder, frame head).
 
     Args:
@@ -58,14 +58,17 @@ def train_encoder(config, encoder: keras.Model, frame_head: keras.Model, train_r
         class_names: the label order.
         run_dir: checkpoints, backups and the log go here.
         fine_tune: stage 2 of a pretrained encoder instead of training from scratch.
+        replicas: devices of the distribution strategy in use; each gets
+            `config.batch_size` frames per step.
     """
     run_dir = Path(run_dir)
     checkpoints = run_dir / CHECKPOINT_DIR
     checkpoints.mkdir(parents=True, exist_ok=True)
     model = build_frame_classifier(encoder, frame_head)
-    train = make_frame_dataset(train_rows, class_names, config.image_size, config.batch_size, training=True,
+    batch_size = config.batch_size * replicas
+    train = make_frame_dataset(train_rows, class_names, config.image_size, batch_size, training=True,
                                augment=AugmentConfig() if config.augment else None, seed=config.seed)
-    validation = (make_frame_dataset(validation_rows, class_names, config.image_size, config.batch_size)
+    validation = (make_frame_dataset(validation_rows, class_names, config.image_size, batch_size)
                   if validation_rows else None)
     monitor = "val_loss" if validation is not None else "loss"
     if fine_tune:

@@ -64,8 +64,8 @@ def fit_frame_head(train: Mapping[str, np.ndarray], validation: Mapping[str, np.
                          f"encoder: no body); check that the frames show a person.")
     head = build_frame_head(x.shape[-1], num_classes, config.frame_head_units, config.dropout, exclude)
     val = evidence_frames(validation) if validation is not None else None
-    return fit_head(head, x, y, val, num_classes, config.head_epochs, config.batch_size, config.learning_rate,
-                    config.early_stopping_patience, config.seed, log_path, verbose)
+    return fit_head(head, x, y, val, num_classes, config.head_epochs, config.batch_size,
+                    config.learning_rate, config.early_stopping_patience, config.seed, log_path, verbose)
 
 
 def fit_sequence_head(aggregator: str, train: Mapping[str, np.ndarray], validation: Mapping[str, np.ndarray] | None,
@@ -77,8 +77,9 @@ def fit_sequence_head(aggregator: str, train: Mapping[str, np.ndarray], validati
     head = build_sequence_head(aggregator, features.shape[1], features.shape[2], num_classes, units, config.dropout,
                                pose_features, config.transformer_layers)
     val = (validation["features"], validation["labels"]) if validation is not None else None
-    return fit_head(head, features, train["labels"], val, num_classes, config.head_epochs, SEQUENCE_BATCH_SIZE,
-                    config.sequence_learning_rate, config.early_stopping_patience, config.seed, log_path, verbose)
+    return fit_head(head, features, train["labels"], val, num_classes, config.head_epochs,
+                    SEQUENCE_BATCH_SIZE, config.sequence_learning_rate, config.early_stopping_patience,
+                    config.seed, log_path, verbose)
 
 
 def predict_arrays(model: keras.Model, inputs: np.ndarray, batch_size: int = 1024) -> np.ndarray:

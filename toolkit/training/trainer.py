@@ -28,6 +28,7 @@ from typing import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from toolkit.config import Config, config_to_dict
 from toolkit.data.pipeline import class_names_of
@@ -39,6 +40,7 @@ from toolkit.temporal.heads import AGGREGATORS, SEQUENCE_AGGREGATORS, build_vote
 from toolkit.temporal.run_files import COMPLETE, RUN_FILE, RunInfo, read_run_info, video_model_file
 from toolkit.temporal.video_model import build_video_model
 from toolkit.training.curves import plot_training_curves
+from toolkit.training.distribute import replicas, training_strategy
 from toolkit.training.encoder_training import CHECKPOINT_DIR, ENCODER_LOG, train_encoder
 from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
 from toolkit.training.heads import evidence_frames, fit_frame_head, fit_sequence_head, predict_arrays
@@ -178,7 +180,13 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
         raise DatasetError("The split has no training videos; lower test_fraction and validation_fraction.")
     info = encoder_info(config.model_name, config.image_size)
     from_scratch, fine_tune, plan = encoder_plan(config, info)
-    encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir)
+    # Only an encoder that trains runs under tf.distribute: the heads are tiny and train in seconds on
+    # cached features, and Keras' LSTM does not split a last, smaller batch over replicas.
+    strategy = training_strategy(config.distribute) if from_scratch or fine_tune else tf.distribute.get_strategy()
+    num_replicas = replicas(strategy)
+    # The encoder is built before anything is written: missing weights stop the run here.
+    with strategy.scope():  # its variables live on the strategy's devices
+        encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir)
 
     resuming = prepare_run_dir(run_dir, config, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -190,16 +198,19 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                        default_aggregator=config.temporal if config.temporal in aggregators else "vote",
                        toolkit_version=_version(), frames_dir=str(config.frames_dir), dataset=dict(dataset or {}))
     run_info.write(run_dir)
-    log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}")
+    log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}"
+        + (f"; {num_replicas} replicas ({config.distribute})" if num_replicas > 1 else ""))
 
     num_classes = len(class_names)
     exclude = info.frame_head_exclude
     frame_head = None
     if from_scratch:
-        frame_head = build_frame_head(encoder.output_shape[-1], num_classes, config.frame_head_units,
-                                      config.dropout, exclude)
-        encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"], parts["validation"],
-                                            class_names, run_dir, fine_tune=False, verbose=verbose)
+        with strategy.scope():
+            frame_head = build_frame_head(encoder.output_shape[-1], num_classes, config.frame_head_units,
+                                          config.dropout, exclude)
+            encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"], parts["validation"],
+                                                class_names, run_dir, fine_tune=False, verbose=verbose,
+                                                replicas=num_replicas)
     cache_dir = run_dir / FEATURE_CACHE if from_scratch else Path(feature_cache_dir or run_dir / FEATURE_CACHE)
     cache = FeatureCache(cache_dir, info.model_name, info.frame_size)
     features = cache.get(encoder, rows, progress=progress)
@@ -209,8 +220,10 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
         frame_head = fit_frame_head(frames["train"], frames["validation"] if has_validation else None, num_classes,
                                     config, exclude, run_dir / "training_log_frame_head.csv", verbose)
         if fine_tune:
-            encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"], parts["validation"],
-                                                class_names, run_dir, fine_tune=True, verbose=verbose)
+            with strategy.scope():
+                encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"],
+                                                    parts["validation"], class_names, run_dir, fine_tune=True,
+                                                    verbose=verbose, replicas=num_replicas)
             cache = FeatureCache(run_dir / FEATURE_CACHE, info.model_name, info.frame_size)
             features = cache.get(encoder, rows, progress=progress)
     clips = {side: clip_arrays(part, features, class_names, config.frames_per_video) for side, part in parts.items()}
