@@ -88,6 +88,10 @@ validation_fraction = 0.15
 test_fraction = 0.2
 folds = 5
 seed = 42
+# Before training, the held-out side's frames are compared with the training side's by perceptual
+# hash: a run is refused when more than this share of held-out videos has a near-identical frame
+# in training (a copy, or clips cut from one recording with other groups). 1 turns it off.
+near_duplicate_tolerance = 0.1
 
 # === Paths (relative to where you run the recipe) ===
 # Videos laid out as <video_dir>/<class>/<video>.mp4

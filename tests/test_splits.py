@@ -66,3 +66,41 @@ def test_class_with_too_few_groups_is_named():
     groups = np.array(["r0", "r0", "r1", "r1"] + [f"c{i}" for i in range(12)])
     with pytest.warns(UserWarning, match="'rare': 2"):
         grouped_split(labels, groups, 0.15, 0.2)
+
+
+def test_pixel_audit_finds_identical_pictures_across_the_split_and_refuses_the_run(tmp_path):
+    """A manifest with one group per photo passes the group check; the pixels do not lie."""
+    from pathlib import Path
+
+    import cv2
+
+    from toolkit.data.images import load_image_folder
+    from toolkit.data.splits import audit_pixels
+    from toolkit.config import Config
+    from toolkit.training.trainer import train_run
+
+    rng = np.random.default_rng(0)
+    for label in ("squat", "lunge"):
+        (tmp_path / label).mkdir()
+        for k in range(6):
+            image = cv2.resize(rng.integers(0, 255, (8, 8, 3)).astype(np.uint8), (64, 64), interpolation=cv2.INTER_CUBIC)
+            cv2.imwrite(str(tmp_path / label / f"{k}.png"), image)
+            cv2.imwrite(str(tmp_path / label / f"copy_{k}.png"), image)  # the same photo under another name
+    rows = load_image_folder(tmp_path).rows
+    for row in rows:
+        row["group"] = row["video_id"]  # a manifest with one group per photo: the group check cannot see copies
+    subsets = split_manifest(rows, 0.2, 0.3, seed=0)
+    check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+    audit = audit_pixels(rows, subsets)
+    assert audit.share > 0.3 and audit.pairs[0][2] == 0
+    held_out, trained, _ = audit.pairs[0]
+    assert Path(held_out).name.removeprefix("copy_") == Path(trained).name.removeprefix("copy_")
+    config = Config(model_name="custom_cnn", image_size=32, frames_per_video=1, epochs=1, head_epochs=1)
+    with pytest.raises(LeakageError, match="leaks by pixels.*--near-duplicate-tolerance"):
+        train_run(config, rows, subsets, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    # Grouped by the true photo, the audit is clean.
+    for row in rows:
+        row["group"] = row["video_id"].split("/")[1].removeprefix("copy_") + row["label"]
+    subsets = split_manifest(rows, 0.2, 0.3, seed=0)
+    assert audit_pixels(rows, subsets).leaking_videos == []

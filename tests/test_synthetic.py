@@ -100,3 +100,39 @@ def test_image_dataset_form(tmp_path):
         images = sorted((tmp_path / "images" / label).glob("*.jpg"))
         assert len(images) == 3
         assert cv2.imread(str(images[0])).shape == (96, 96, 3)
+
+
+def test_repetitions_are_recorded_with_their_times(tmp_path):
+    import json
+
+    config = SyntheticConfig(classes=("squat", "walking", "empty_scene"), videos_per_class=3, num_performers=2,
+                             reps_range=(2, 6), rep_seconds_range=(1.0, 1.5), max_duration_s=30,
+                             fps_choices=(10,), resolutions=((96, 96),), start_at_rest=True, pause_probability=0.5,
+                             tempo_jitter=0.2, seed=5)
+    generate_dataset(tmp_path, config, num_workers=1, progress=False)
+    with open(tmp_path / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        repetitions = json.loads(row["repetitions"])
+        assert int(row["reps"]) == len(repetitions)
+        if row["label"] != "squat":
+            assert repetitions == []  # strides and an empty room are not repetitions
+            continue
+        assert 2 <= len(repetitions) <= 6
+        for start, turn, end in repetitions:
+            assert 0 <= start < turn < end <= float(row["duration_s"]) + 1e-6
+            assert 0.75 <= end - start <= 1.8  # tempo 1.0-1.5 s, jittered by up to 20 %
+        starts = [r[0] for r in repetitions]
+        assert starts == sorted(starts)
+    # An empty scene shows nobody: its frames barely change (only noise and flicker).
+    frames = read_frames(next(tmp_path.glob("empty_scene/*.mp4")), 5).frames.astype(float)
+    assert np.abs(frames - frames.mean(axis=0)).mean() < 8
+
+
+def test_clips_cut_at_a_random_phase_count_only_whole_repetitions():
+    from toolkit.data.synthetic import continuous_schedule
+
+    schedule = continuous_schedule(rep_seconds=2.0, phase0=0.5, duration_s=7.0, lift=0.25)
+    # Cycles start at -1, 1, 3, 5, 7 s: whole ones are 1-3 and 3-5 (5-7 ends exactly at the video's end).
+    assert [r[0] for r in schedule.repetitions()] == [1.0, 3.0, 5.0]
+    assert schedule.extent(1.0) == 0.0 and schedule.extent(1.5) == pytest.approx(1.0)

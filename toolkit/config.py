@@ -79,6 +79,7 @@ class Config:
     test_fraction: float = 0.2
     folds: int = 5
     seed: int = 42
+    near_duplicate_tolerance: float = 0.1
     # === Paths ===
     video_dir: str = "data/synthetic"
     frames_dir: str = "data/frames"
@@ -172,6 +173,10 @@ class Config:
         if not isinstance(self.distribute, str) or not re.fullmatch(r"none|mirrored(:[^,]+(,[^,]+)*)?", self.distribute):
             fail("distribute", f"one of {list(DISTRIBUTE_CHOICES)}")
         integer("folds", 2)
+        if isinstance(self.near_duplicate_tolerance, bool) or not isinstance(self.near_duplicate_tolerance,
+                                                                             (int, float)) \
+                or not 0 <= self.near_duplicate_tolerance <= 1:
+            fail("near_duplicate_tolerance", "a share in [0, 1] (1 accepts any near-identical frames across the split)")
         integer("seed", 0)
         for name in ("pose_model_dir", "video_dir", "frames_dir", "runs_dir"):
             if not isinstance(getattr(self, name), (str, os.PathLike)) or not str(getattr(self, name)):

@@ -20,8 +20,10 @@ Typical use::
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
+import json
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -278,6 +280,8 @@ class Exercise:
     view: str  # "front" or "side"
     lift_fraction: float | None = None
     holds_weight: bool = False
+    # Non-exercise motions (walking, waving) move periodically but do no repetitions.
+    counts_repetitions: bool = True
 
 
 EXERCISES: dict[str, Exercise] = {
@@ -291,6 +295,108 @@ EXERCISES: dict[str, Exercise] = {
     "curl_slow_lift": Exercise(pose_curl, "side", lift_fraction=0.75, holds_weight=True),
 }
 TEMPORAL_PAIR = ("curl_fast_lift", "curl_slow_lift")
+
+
+def pose_standing_still(body: Body, e: float) -> dict[str, Point]:
+    """A person waiting: arms hanging, a slight sway."""
+    return _standing_front(body, 0.06, 0.12 + 0.04 * e, 0.1)
+
+
+def pose_waving(body: Body, e: float) -> dict[str, Point]:
+    """One arm raised, its forearm swinging side to side; the other hanging."""
+    joints = _standing_front(body, 0.07, 0.12, 0.1)
+    shoulder = joints["shoulder_r"]
+    elbow = shoulder + body.upper_arm * _direction(math.pi / 2 - 0.5)
+    joints["elbow_r"] = elbow
+    joints["wrist_r"] = elbow + body.forearm * _direction(_lerp(-0.6, 0.6, e))
+    return joints
+
+
+def pose_walking(body: Body, e: float) -> dict[str, Point]:
+    """A stride seen from the side (walking on the spot): legs scissor, arms swing against them."""
+    hip = np.array([0.0, body.ankle_height + body.leg * 0.96])
+    neck = hip + body.torso * _direction(0.05)
+    joints = {"pelvis": hip, "neck": neck, "head": neck + (body.neck + body.head_radius) * _direction(0.05)}
+    stride = 0.35 * body.leg * (2 * e - 1)
+    ankles = (np.array([-stride, body.ankle_height + 0.04 * (1 - e)]),
+              np.array([stride, body.ankle_height + 0.04 * e]))
+    _side_legs(joints, body, hip, ankles)
+    swing = 0.45 * (2 * e - 1)
+    for side, sign in (("l", 1.0), ("r", -1.0)):
+        shoulder = neck + np.array([0.0, -0.06])
+        elbow = shoulder + body.upper_arm * _direction(math.pi + sign * swing)
+        joints[f"shoulder_{side}"] = shoulder
+        joints[f"elbow_{side}"] = elbow
+        joints[f"wrist_{side}"] = elbow + body.forearm * _direction(math.pi + sign * swing - 0.3)
+    return joints
+
+
+def pose_empty_scene(body: Body, e: float) -> dict[str, Point]:
+    """Nobody in view."""
+    return {}
+
+
+# Motions that are not exercises: negatives for "unknown", and for repetition
+# counting (a walker's strides are not repetitions). Never in DEFAULT_CLASSES.
+NON_EXERCISES: dict[str, Exercise] = {
+    "standing_still": Exercise(pose_standing_still, "front", counts_repetitions=False),
+    "waving": Exercise(pose_waving, "front", counts_repetitions=False),
+    "walking": Exercise(pose_walking, "side", counts_repetitions=False),
+    "empty_scene": Exercise(pose_empty_scene, "front", counts_repetitions=False),
+}
+MOTIONS: dict[str, Exercise] = {**EXERCISES, **NON_EXERCISES}
+
+
+@dataclasses.dataclass(frozen=True)
+class RepetitionSchedule:
+    """When each cycle of a motion happens, and how far the movement is at any time.
+
+    Attributes:
+        cycles: (start_s, seconds) of every cycle, in time order. A cycle goes
+            from rest (extent 0) to its turning point (extent 1, after `lift`
+            of its time) and back to rest; gaps between cycles are pauses at rest.
+        lift: share of a cycle spent going from rest to the turning point.
+        duration_s: the video's length.
+    """
+
+    cycles: tuple[tuple[float, float], ...]
+    lift: float
+    duration_s: float
+
+    def extent(self, t: float) -> float:
+        index = bisect.bisect_right([start for start, _ in self.cycles], t) - 1
+        if index < 0:
+            return 0.0
+        start, seconds = self.cycles[index]
+        return rhythm((t - start) / seconds, self.lift) if t < start + seconds else 0.0
+
+    def repetitions(self) -> list[tuple[float, float, float]]:
+        """(start, turning point, end) in seconds of every cycle wholly inside the video."""
+        return [(start, start + self.lift * seconds, start + seconds) for start, seconds in self.cycles
+                if start >= -1e-9 and start + seconds <= self.duration_s + 1e-9]
+
+
+def continuous_schedule(rep_seconds: float, phase0: float, duration_s: float, lift: float) -> RepetitionSchedule:
+    """Repetitions back to back from a random phase: a clip cut out of a longer set."""
+    count = int(math.ceil(duration_s / rep_seconds + phase0)) + 1
+    return RepetitionSchedule(tuple(((k - phase0) * rep_seconds, rep_seconds) for k in range(count)), lift,
+                              duration_s)
+
+
+def set_schedule(rng: np.random.Generator, reps: int, rep_seconds: float, config: "SyntheticConfig",
+                 lift: float) -> RepetitionSchedule:
+    """`reps` repetitions from rest to rest, each tempo jittered, with pauses between some of them."""
+    t = float(rng.uniform(0.3, 0.8))  # standing ready before the first one
+    cycles = []
+    for r in range(reps):
+        seconds = rep_seconds * (1 + float(rng.uniform(-config.tempo_jitter, config.tempo_jitter)))
+        if t + seconds > config.max_duration_s - 0.3:
+            break
+        cycles.append((t, seconds))
+        t += seconds
+        if r < reps - 1 and rng.random() < config.pause_probability:
+            t += float(rng.uniform(*config.pause_seconds_range))
+    return RepetitionSchedule(tuple(cycles), lift, min(config.max_duration_s, t + float(rng.uniform(0.3, 0.8))))
 
 
 def rhythm(phase: float, lift_fraction: float) -> float:
@@ -372,6 +478,8 @@ def render_frame(background: np.ndarray, joints: dict[str, Point], performer: Pe
                  scale: float, gain: float, light: np.ndarray) -> np.ndarray:
     """Draws one frame of the figure over a copy of `background` (BGR)."""
     frame = background.copy()
+    if not joints:  # an empty scene
+        return np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8)
     body = performer.body
     colours = {name: _scaled(getattr(performer, name), gain) for name in ("skin", "shirt", "pants", "shoes")}
     px = {name: to_pixels(p) for name, p in joints.items()}
@@ -434,6 +542,12 @@ class SyntheticConfig:
         vary_scene: draw camera (zoom, offset, rotation, mirroring), lighting
             and the background's colour shift per video; False films every
             video of a performer in one fixed scene (for controlled tests).
+        start_at_rest: start each video at rest and end it after the last
+            repetition (for counting); otherwise a video cuts into the motion
+            at a random phase, as a clip cut from a longer recording does.
+        pause_probability: chance of a pause at rest after each repetition
+            (sets), of `pause_seconds_range` seconds.
+        tempo_jitter: each repetition's duration varies by up to this share.
         image_frames_per_video: JPEG frames per video written in the
             image-dataset form when `generate_dataset` gets an `image_dir`.
         seed: everything is a deterministic function of it.
@@ -449,13 +563,17 @@ class SyntheticConfig:
     resolutions: tuple[tuple[int, int], ...] = ((320, 240), (400, 300), (480, 360), (360, 480), (426, 240))
     vary_scene: bool = True
     image_frames_per_video: int = 5
+    start_at_rest: bool = False
+    pause_probability: float = 0.0
+    pause_seconds_range: tuple[float, float] = (1.0, 3.0)
+    tempo_jitter: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.classes if c not in EXERCISES]
+        unknown = [c for c in self.classes if c not in MOTIONS]
         if unknown or not self.classes:
             raise ValueError(f"Unknown or missing synthetic classes. Received: classes={list(self.classes)!r}; "
-                             f"expected a non-empty subset of {list(EXERCISES)}")
+                             f"expected a non-empty subset of {list(MOTIONS)}")
         for name in ("videos_per_class", "num_performers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Received: {name}={getattr(self, name)!r}; expected an integer >= 1")
@@ -465,6 +583,9 @@ class SyntheticConfig:
             raise ValueError(f"Received: rep_seconds_range={self.rep_seconds_range!r}; expected 0 < low <= high")
         if self.max_duration_s < 1:
             raise ValueError(f"Received: max_duration_s={self.max_duration_s!r}; expected >= 1")
+        if not 0 <= self.pause_probability <= 1 or not 0 <= self.tempo_jitter < 1:
+            raise ValueError(f"Received: pause_probability={self.pause_probability!r}, tempo_jitter="
+                             f"{self.tempo_jitter!r}; expected a probability and a share below 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -500,16 +621,21 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
     cv2.setNumThreads(1)
     rng = np.random.default_rng(spec.seed)
     performer = make_performer(spec.performer_id, config.seed)
-    exercise = EXERCISES[spec.label]
+    exercise = MOTIONS[spec.label]
 
     # === Timing ===
     reps = int(rng.integers(config.reps_range[0], config.reps_range[1] + 1))
     rep_seconds = float(rng.uniform(*config.rep_seconds_range))
     duration = float(np.clip(reps * rep_seconds, 1.0, config.max_duration_s))
     fps = int(rng.choice(config.fps_choices))
-    num_frames = max(2, int(round(duration * fps)))
     lift = exercise.lift_fraction if exercise.lift_fraction is not None else float(rng.uniform(0.4, 0.6))
     phase0 = float(rng.uniform(0, 1))
+    if config.start_at_rest:
+        schedule = set_schedule(np.random.default_rng([spec.seed, 1]), reps, rep_seconds, config, lift)
+    else:
+        schedule = continuous_schedule(rep_seconds, phase0, duration, lift)
+    duration = schedule.duration_s
+    num_frames = max(2, int(round(duration * fps)))
 
     # === Camera and scene ===
     width, height = config.resolutions[int(rng.integers(len(config.resolutions)))]
@@ -560,8 +686,7 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
     try:
         for i in range(num_frames):
             t = i / fps
-            e = rhythm((t / rep_seconds + phase0) % 1.0, lift)
-            joints = exercise.pose(performer.body, e)
+            joints = exercise.pose(performer.body, schedule.extent(t))
             frame = render_frame(background, joints, performer, exercise, to_pixels, scale, gain * flicker[i], light)
             oy, ox = int(rng.integers(height)), int(rng.integers(width))
             frame = np.clip(frame.astype(np.int16) + noise[oy:oy + height, ox:ox + width], 0, 255).astype(np.uint8)
@@ -571,6 +696,7 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
                 cv2.imwrite(str(image_folder / f"{path.stem}_f{i:04d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     finally:
         writer.release()
+    repetitions = schedule.repetitions() if exercise.counts_repetitions else []
     return {
         "path": spec.relative_path,
         "label": spec.label,
@@ -580,14 +706,18 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
         "duration_s": round(num_frames / fps, 3),
         "width": width,
         "height": height,
-        "reps": reps,
+        "reps": len(repetitions),
         "rep_seconds": round(rep_seconds, 3),
         "mirrored": int(mirror),
+        "repetitions": json.dumps([[round(v, 3) for v in rep] for rep in repetitions]),
     }
 
 
+# `reps` is the number of whole repetitions in the video (a clip cut at a random
+# phase starts and ends inside one, which does not count); `repetitions` gives
+# each one's (start, turning point, end) in seconds, as JSON.
 MANIFEST_FIELDS = ("path", "label", "group", "fps", "frames", "duration_s", "width", "height",
-                   "reps", "rep_seconds", "mirrored")
+                   "reps", "rep_seconds", "mirrored", "repetitions")
 
 
 def _render_job(args: tuple) -> dict:

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from toolkit.config import Config, config_to_dict
 from toolkit.data.pipeline import class_names_of
-from toolkit.data.splits import check_no_leakage, save_split, split_rows
+from toolkit.data.splits import LeakageError, audit_pixels, check_no_leakage, save_split, split_rows
 from toolkit.errors import DatasetError, RunError
 from toolkit.models.frame_head import build_frame_head
 from toolkit.models.registry import PIXEL_ENCODERS, EncoderInfo, build_encoder, encoder_info
@@ -173,8 +173,16 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     if len(class_names) < 2:
         raise DatasetError(f"The dataset '{config.frames_dir}' holds one class, {', '.join(map(repr, class_names))}; "
                            f"a classifier needs at least two (one folder per class: <folder>/<class>/...).")
+    audit = None
     if check_leakage:
         check_no_leakage([r["group"] for r in rows], subsets, [r["video_id"] for r in rows])
+        audit = audit_pixels(rows, subsets)
+        if audit.share > config.near_duplicate_tolerance:
+            raise LeakageError(
+                f"The split leaks by pixels: {audit.describe()[len('pixel audit: '):]}. Frames this close are one "
+                f"picture, so the groups miss a shared source: give groups (--group-csv, --group-pattern), infer "
+                f"them (extract_frames.py --group-near-duplicates 10), or accept it with --near-duplicate-tolerance "
+                f"1.")
     parts = split_rows(rows, subsets)
     if not parts["train"]:
         raise DatasetError("The split has no training videos; lower test_fraction and validation_fraction.")
@@ -198,6 +206,9 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                        default_aggregator=config.temporal if config.temporal in aggregators else "vote",
                        toolkit_version=_version(), frames_dir=str(config.frames_dir), dataset=dict(dataset or {}))
     run_info.write(run_dir)
+    if audit is not None:
+        (run_dir / "leakage_audit.json").write_text(json.dumps(dataclasses.asdict(audit), indent=2))
+        log(audit.describe())
     log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}"
         + (f"; {num_replicas} replicas ({config.distribute})" if num_replicas > 1 else ""))
 
