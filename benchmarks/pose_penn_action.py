@@ -1,98 +1,138 @@
-"""Pose sequence classifiers on Penn Action's official split, from the hand-labelled joints.
+"""The pose heads on Penn Action's official split, from hand-labelled joints; and "unknown" on its non-exercises.
 
-    python benchmarks/pose_penn_action.py            # about 2 minutes on 2 cores
+    python benchmarks/pose_penn_action.py --config presets/penn_action.py --repeats 3   # about 15 minutes
 
-Loads the 2326 annotated sequences in ../shared/data/penn_action_keypoints (13 joints mapped
-onto MoveNet's 17-keypoint layout), turns each into pose features (hip-centred,
-torso-normalised, mirror-invariant coordinates, visibility, velocities) at 32 frames sampled
-uniformly, trains the toolkit's LSTM sequence head on the official train split (10 % of it held
-out for early stopping) and scores the official test split: all 15 actions, and the 8 exercise
-classes on their own (the 15-way model restricted to them, and a model trained on them alone).
-A per-frame classifier with mean-probability voting over the same features is the baseline.
-Writes benchmarks/results/pose_penn_action.json.
+Loads the 2326 sequences of ../shared/data/penn_action_keypoints (13 joints mapped onto MoveNet's 17), turns
+every frame into the toolkit's pose features (the PoseFrameFeatures layer a MoveNet run uses), samples
+`frames_per_video` frames per sequence, and trains the frame head (pooled by mean vote), the LSTM and the
+transformer on the official train split (validation_fraction of it held out for early stopping), scoring
+the official test split:
+
+* all 15 actions;
+* the 8 exercise classes on their own (a model trained on them alone);
+* "unknown": that 8-class model's rejection threshold, calibrated on its validation sequences (accept_rate
+  of them accepted), against the test sequences of the 7 actions that are not exercises (baseball pitch and
+  swing, bowling, golf swing, tennis forehand and serve, strumming a guitar): AUROC and false accepts.
+
+Each repeat draws another validation carve-out and training seed (seed, seed + 1, ...); figures are mean ±
+standard deviation over repeats. Writes benchmarks/results/pose_penn_action.json.
 """
 
 import argparse
 import json
-import os
+import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from workout_runtime.cli import quiet_tensorflow
 
+quiet_tensorflow()
+
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from toolkit.config import load_config_module  # noqa: E402
 from toolkit.data.penn_action import EXERCISE_ACTIONS, load_penn_action  # noqa: E402
 from toolkit.evaluation.metrics import classification_report  # noqa: E402
-from toolkit.models.pose_features import pose_features, sample_uniform  # noqa: E402
-from toolkit.temporal.pose_sequences import frame_vote_probabilities  # noqa: E402
-from toolkit.training.video_trainer import train_sequence_head  # noqa: E402
+from toolkit.evaluation.rejection import confidence_scores, rejection_report  # noqa: E402
+from toolkit.models.pose_features import PoseFrameFeatures  # noqa: E402
+from toolkit.temporal.heads import build_vote_head  # noqa: E402
+from toolkit.training.features import clip_picks  # noqa: E402
+from toolkit.training.heads import fit_frame_head, fit_sequence_head, predict_arrays  # noqa: E402
+from toolkit.training.trainer import calibrate_threshold  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+AGGREGATORS = ("vote", "lstm", "transformer")
 
 
-def frame_vote_accuracy(train_x, train_y, test_x, test_y, classes: int, seed: int) -> float:
-    """Per-frame softmax classifier on the same features, mean-probability vote per sequence."""
-    pooled = frame_vote_probabilities(train_x, train_y, test_x, classes, hidden=128, batch_size=256, epochs=15,
-                                      seed=seed)
-    return float((pooled.argmax(1) == test_y).mean())
+def clips_of(sequences, frames: int) -> np.ndarray:
+    """`(V, T, 64)` pose features of `frames` frames sampled uniformly from each sequence."""
+    layer = PoseFrameFeatures()
+    out = np.zeros((len(sequences), frames, 64), dtype=np.float32)
+    for v, sequence in enumerate(sequences):
+        picked = sequence["keypoints"][clip_picks(len(sequence["keypoints"]), frames)]
+        out[v, :len(picked)] = keras.ops.convert_to_numpy(layer(picked))
+    return out
 
 
-def run(sequences, classes, frames, seed, epochs, units=128, mirror=True):
+def train_heads(config, x, y, fit, val, classes):
+    frames = {"features": x[fit].reshape(-1, x.shape[-1]), "labels": np.repeat(y[fit], x.shape[1])}
+    val_frames = {"features": x[val].reshape(-1, x.shape[-1]), "labels": np.repeat(y[val], x.shape[1])}
+    frame_head = fit_frame_head(frames, val_frames, classes, config, exclude=(60, 64))
+    heads = {"vote": build_vote_head(frame_head, x.shape[1], "mean")}
+    for aggregator in AGGREGATORS[1:]:
+        heads[aggregator] = fit_sequence_head(aggregator, {"features": x[fit], "labels": y[fit]},
+                                              {"features": x[val], "labels": y[val]}, classes, config, True)
+    return heads
+
+
+def run_task(config, sequences, classes, seed):
+    """Heads trained on the sequences of `classes`; returns them with the data they saw."""
     index = {c: i for i, c in enumerate(classes)}
     chosen = [s for s in sequences if s["action"] in index]
-    x = np.stack([sample_uniform(pose_features(s["keypoints"], mirror_invariant=mirror), frames) for s in chosen])
+    x = clips_of(chosen, config.frames_per_video)
     y = np.array([index[s["action"]] for s in chosen], dtype=np.int32)
-    train = np.array([s["train"] for s in chosen])
-    rng = np.random.default_rng(seed)
-    train_idx = np.flatnonzero(train)
-    val_idx = rng.choice(train_idx, len(train_idx) // 10, replace=False)
-    fit_idx = np.setdiff1d(train_idx, val_idx)
-    test_idx = np.flatnonzero(~train)
-    start = time.perf_counter()
-    head = train_sequence_head({"features": x[fit_idx], "labels": y[fit_idx]},
-                               {"features": x[val_idx], "labels": y[val_idx]}, len(classes), units=units,
-                               epochs=epochs, learning_rate=2e-3, batch_size=32, patience=10, seed=seed)
-    seconds = time.perf_counter() - start
-    predictions = head.predict(x[test_idx], verbose=0).argmax(1)
-    report = classification_report(y[test_idx], predictions, classes)
-    vote = frame_vote_accuracy(x[fit_idx], y[fit_idx], x[test_idx], y[test_idx], len(classes), seed)
-    return report, predictions, y[test_idx], vote, seconds, (len(fit_idx), len(val_idx), len(test_idx))
+    train = np.flatnonzero([s["train"] for s in chosen])
+    test = np.flatnonzero([not s["train"] for s in chosen])
+    val = np.random.default_rng(seed).choice(train, int(len(train) * config.validation_fraction), replace=False)
+    fit = np.setdiff1d(train, val)
+    heads = train_heads(config.replace(seed=seed), x, y, fit, val, len(classes))
+    return heads, x, y, val, test
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=80)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--units", type=int, default=128)
-    parser.add_argument("--no-mirror", action="store_true", help="keep left and right as filmed")
+    parser.add_argument("--config", default=str(ROOT / "presets" / "penn_action.py"), help="a preset")
+    parser.add_argument("--repeats", type=int, default=3, help="training seeds (default 3)")
     args = parser.parse_args()
+    config = load_config_module(args.config).validate()
     start = time.perf_counter()
     sequences = load_penn_action(ROOT.parent / "shared" / "data" / "penn_action_keypoints")
-    load_s = time.perf_counter() - start
     all_classes = sorted({s["action"] for s in sequences})
-    report, predictions, truth, vote, seconds, sizes = run(sequences, all_classes, args.frames, args.seed, args.epochs,
-                                                          args.units, not args.no_mirror)
-    exercise = np.isin(np.array(all_classes)[truth], EXERCISE_ACTIONS)
-    restricted = float((predictions[exercise] == truth[exercise]).mean())
-    ex_report, _, _, ex_vote, ex_seconds, ex_sizes = run(sequences, list(EXERCISE_ACTIONS), args.frames, args.seed,
-                                                         args.epochs, args.units, not args.no_mirror)
-    result = {"sequences": len(sequences), "load_s": load_s, "frames": args.frames, "units": args.units,
-              "mirror_invariant": not args.no_mirror,
-              "all15": {"accuracy": report["accuracy"], "balanced_accuracy": report["balanced_accuracy"],
-                        "macro_f1": report["macro_f1"], "frame_vote_accuracy": vote, "train_s": seconds,
-                        "fit_val_test": sizes,
-                        "per_class_recall": {k: v["recall"] for k, v in report["per_class"].items()}},
-              "exercise8_within_15way": restricted,
-              "exercise8": {"accuracy": ex_report["accuracy"], "balanced_accuracy": ex_report["balanced_accuracy"],
-                            "macro_f1": ex_report["macro_f1"], "frame_vote_accuracy": ex_vote, "train_s": ex_seconds,
-                            "fit_val_test": ex_sizes}}
+    others = [c for c in all_classes if c not in EXERCISE_ACTIONS]
+    negatives = [s for s in sequences if s["action"] in others and not s["train"]]
+    negative_clips = clips_of(negatives, config.frames_per_video)
+    results = {"preset": args.config, "repeats": []}
+    for r in range(args.repeats):
+        seed = config.seed + r
+        repeat = {"seed": seed}
+        for task, classes in (("all15", all_classes), ("exercise8", list(EXERCISE_ACTIONS))):
+            heads, x, y, val, test = run_task(config, sequences, classes, seed)
+            repeat[task] = {}
+            for aggregator, head in heads.items():
+                report = classification_report(y[test], predict_arrays(head, x[test]).argmax(1), classes)
+                repeat[task][aggregator] = {k: report[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}
+                if task == "exercise8":
+                    scores = {k: (confidence_scores(predict_arrays(head, x[test]))[k],
+                                  confidence_scores(predict_arrays(head, negative_clips))[k],
+                                  confidence_scores(predict_arrays(head, x[val]))[k])
+                              for k in ("max_probability", "negative_entropy")}
+                    repeat[task][aggregator]["rejection"] = {
+                        k: rejection_report(inside, outside, float(np.quantile(val_scores, 1 - config.accept_rate)))
+                        for k, (inside, outside, val_scores) in scores.items()}
+        results["repeats"].append(repeat)
+        print(f"repeat {r + 1}: " + ", ".join(f"{a} {repeat['all15'][a]['accuracy']:.3f}" for a in AGGREGATORS),
+              flush=True)
+    summary = {}
+    for task in ("all15", "exercise8"):
+        for aggregator in AGGREGATORS:
+            values = [rep[task][aggregator]["accuracy"] for rep in results["repeats"]]
+            summary[f"{task}_{aggregator}"] = (float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1
+                                               else 0.0)
+    for aggregator in AGGREGATORS:
+        for score in ("max_probability", "negative_entropy"):
+            for key in ("auroc", "false_accept", "accepted_in_distribution"):
+                values = [rep["exercise8"][aggregator]["rejection"][score][key] for rep in results["repeats"]]
+                summary[f"reject_{aggregator}_{score}_{key}"] = (float(np.mean(values)), float(np.std(values)))
+    results.update(summary=summary, seconds=time.perf_counter() - start, sequences=len(sequences),
+                   negatives=len(negatives), negative_actions=others)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pose_penn_action.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    (out / "pose_penn_action.json").write_text(json.dumps(results, indent=2))
+    for key, (mean, std) in summary.items():
+        print(f"{key:<55} {mean:.3f} ± {std:.3f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -51,7 +51,9 @@ def main(argv=None) -> int:
         parser.error(f"--every-seconds must be a positive number of seconds (received {args.every_seconds})")
     report = extract_frames(videos, out, num_frames=args.frames or config.frames_per_video,
                             every_seconds=args.every_seconds, size=args.size, group_csv=args.group_csv,
-                            group_pattern=args.group_pattern, one_group_per_video=args.one_group_per_video,
+                            group_pattern=args.group_pattern,
+                            # Groups inferred from the frames replace whatever the source gave.
+                            one_group_per_video=args.one_group_per_video or args.group_near_duplicates is not None,
                             workers=args.workers)
     print(f"{report.frames} frames from {report.extracted} new and {report.resumed} already extracted "
           f"videos -> {report.manifest}")

@@ -106,6 +106,6 @@ def pose_features(keypoints, min_score=0.2, mirror_invariant=True):
 
 
 def has_body(keypoints, min_score=0.2, min_joints=6):
-    """The graph version's body rule: a shoulder, a hip and enough confident joints."""
+    """The graph version's body rule: a shoulder and enough confident joints."""
     visible = np.asarray(keypoints)[..., 2] >= min_score
-    return visible[..., 5:7].any(-1) & visible[..., 11:13].any(-1) & (visible.sum(-1) >= min_joints)
+    return visible[..., 5:7].any(-1) & (visible.sum(-1) >= min_joints)

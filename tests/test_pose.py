@@ -139,6 +139,11 @@ def test_a_single_joint_is_not_a_body():
     keypoints[1, [5, 11, 13, 15, 7]] = [(0.3, 0.5, 0.9), (0.55, 0.5, 0.9), (0.7, 0.5, 0.9), (0.9, 0.5, 0.9),
                                         (0.4, 0.55, 0.9)]  # a shoulder, a hip and three more: only five joints
     assert not _frame_features(keypoints).any()
+    upper = np.zeros((1, 17, 3), np.float32)  # a pull-up filmed from the waist up: no hip, still a body
+    upper[0, :11] = np.column_stack([np.linspace(0.2, 0.6, 11), np.linspace(0.4, 0.6, 11), np.full(11, 0.9)])
+    features = _frame_features(upper)
+    assert features.any()
+    np.testing.assert_allclose(features[:, :60], reference.pose_features(upper)[:, :60], atol=1e-5)
 
 
 def test_penn_action_loader_reads_and_maps_joints(shared_dir):

@@ -9,8 +9,8 @@ per joint in normalised frame coordinates. Output per frame, in this order
 * a visibility flag per joint (17);
 * nine angles in [0, 1] (radians / pi): elbows, knees, hips, shoulders, and
   the torso's tilt from vertical; 0 when a joint is unseen (9);
-* the frame geometry the temporal heads need for motion features: hip centre
-  x and y in the frame, torso length, and +1 or -1 for a mirrored figure (4).
+* the frame geometry the temporal heads need for motion features: the body's
+  centre x and y in the frame, its scale, and +1 or -1 for a mirrored figure (4).
 
 The first 60 (`STATIC_FEATURES`) describe the body on its own and are what
 the per-frame classifier reads; velocities and root motion need neighbouring
@@ -19,7 +19,7 @@ from all 64.
 
 Joints below `min_score` are masked (zero coordinates, visibility 0), so an
 occluded wrist reads as unknown, not as a wrist at the hips. A frame counts as
-showing a body only if a shoulder, a hip and at least `min_joints` joints are
+showing a body only if a shoulder and at least `min_joints` joints are
 confident; otherwise every feature is zero, which the heads treat as "no
 evidence" (a crop of a wall with one spurious joint is not a person).
 """
@@ -59,17 +59,19 @@ class PoseFrameFeatures(keras.layers.Layer):
 
     Args:
         min_score: joints below this confidence are unseen.
-        min_joints: confident joints needed (with a shoulder and a hip) for a body.
+        min_joints: confident joints needed for a body.
+        require_torso: a body also needs a confident shoulder.
         mirror_invariant: flip figures that face left (face left of the
             shoulders) and swap their left and right joints, so one facing
             direction is learnt for both.
     """
 
     def __init__(self, min_score: float = DEFAULT_MIN_SCORE, min_joints: int = DEFAULT_MIN_JOINTS,
-                 mirror_invariant: bool = True, **kwargs):
+                 mirror_invariant: bool = True, require_torso: bool = True, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.min_score, self.min_joints, self.mirror_invariant = float(min_score), int(min_joints), mirror_invariant
+        self.require_torso = bool(require_torso)
 
     def call(self, keypoints):
         keypoints = ops.cast(keypoints, "float32")
@@ -77,11 +79,20 @@ class PoseFrameFeatures(keras.layers.Layer):
         visible = keypoints[..., 2] >= self.min_score
         hips, has_hips = _masked_mean(xy[:, 11:13], visible[:, 11:13])
         shoulders, has_shoulders = _masked_mean(xy[:, 5:7], visible[:, 5:7])
+        everything, _ = _masked_mean(xy, visible)
         joints = ops.sum(ops.cast(visible, "int32"), axis=1)
-        body = has_hips & has_shoulders & (joints >= self.min_joints)
-        # Translation: the hip centre is the origin. Scale: the torso length.
-        scale = ops.maximum(ops.sqrt(ops.sum(ops.square(shoulders - hips), axis=-1)), 1e-3)
-        coords = (xy - hips[:, None, :]) / scale[:, None, None]
+        body = joints >= self.min_joints
+        if self.require_torso:
+            body = body & has_shoulders
+        # Translation: the hip centre is the origin (the visible joints' mean when no hip is seen, as
+        # in a pull-up filmed from the waist up). Scale: the torso length, else half the joints' extent.
+        centre = ops.where(has_hips[:, None], hips, everything)
+        torso = ops.sqrt(ops.sum(ops.square(shoulders - hips), axis=-1))
+        high = ops.max(ops.where(visible[..., None], xy, -1e9), axis=1)
+        low = ops.min(ops.where(visible[..., None], xy, 1e9), axis=1)
+        extent = ops.where(joints > 1, ops.max(high - low, axis=-1) / 2, 0.0)
+        scale = ops.maximum(ops.where(has_hips & has_shoulders, torso, extent), 1e-3)
+        coords = (xy - centre[:, None, :]) / scale[:, None, None]
         flip = ops.zeros_like(scale, dtype="bool")
         if self.mirror_invariant:
             face, has_face = _masked_mean(xy[:, :5], visible[:, :5])
@@ -92,7 +103,7 @@ class PoseFrameFeatures(keras.layers.Layer):
         coords = ops.where(visible[..., None], coords, 0.0)
         features = ops.concatenate([
             ops.reshape(coords, (-1, COORDINATES)), ops.cast(visible, "float32"), joint_angles(coords, visible),
-            ops.stack([hips[:, 0], hips[:, 1], scale, ops.where(flip, -1.0, 1.0)], axis=-1)], axis=-1)
+            ops.stack([centre[:, 0], centre[:, 1], scale, ops.where(flip, -1.0, 1.0)], axis=-1)], axis=-1)
         return ops.where(body[:, None], features, 0.0)
 
     def compute_output_shape(self, input_shape):
@@ -100,7 +111,7 @@ class PoseFrameFeatures(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "min_score": self.min_score, "min_joints": self.min_joints,
-                "mirror_invariant": self.mirror_invariant}
+                "mirror_invariant": self.mirror_invariant, "require_torso": self.require_torso}
 
 
 def joint_angles(coords, visible):

@@ -11,6 +11,7 @@ later runs with the same frozen encoder reuse it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -24,9 +25,25 @@ from toolkit.data.pipeline import AUTOTUNE, decode_and_resize, decode_image
 from toolkit.models.inference import GraphPredictor
 
 
+def _layer_settings(model: keras.Model):
+    """Every layer's class and settings, nested models included, without the names Keras may number."""
+    for layer in model.layers:
+        config = {k: v for k, v in layer.get_config().items() if k not in ("name", "layers", "input_layers",
+                                                                            "output_layers")}
+        yield type(layer).__name__, json.dumps(config, sort_keys=True, default=str)
+        if isinstance(layer, keras.Model):
+            yield from _layer_settings(layer)
+
+
 def encoder_fingerprint(encoder: keras.Model) -> str:
-    """A short hash of an encoder's weights: cached features are valid for these weights only."""
+    """A short hash of an encoder's weights and layer settings: cached features are valid for exactly these.
+
+    The settings matter as much as the weights: the same MoveNet with another
+    body rule (`PoseFrameFeatures(min_joints=...)`) gives other features.
+    """
     digest = hashlib.sha1()
+    for kind, settings in _layer_settings(encoder):
+        digest.update(f"{kind}:{settings}".encode())
     for weight in encoder.weights:
         value = np.asarray(weight)
         digest.update(str(value.shape).encode())

@@ -1,0 +1,27 @@
+"""pushup_form (261 real push-up clips, correct against wrong form; sources inferred from near-duplicate
+frames) with MoveNet Lightning pose features.
+
+    python recipes/extract_frames.py --videos ../shared/data/pushup_form --out data/frames_pushup_form \
+        --group-near-duplicates 10
+    python recipes/cross_validate.py --config presets/pushup_form_lightning.py --repeats 3 \
+        --out runs/cv_pushup_form_lightning
+"""
+
+model_name = "movenet_lightning"
+pose_model_dir = "../shared/models/movenet"
+frames_dir = "data/frames_pushup_form"
+video_dir = "../shared/data/pushup_form"
+frames_per_video = 16
+frame_head_units = 64
+lstm_units = 64
+transformer_units = 64
+transformer_layers = 2
+dropout = 0.3
+batch_size = 64
+learning_rate = 1e-3
+sequence_learning_rate = 2e-3
+head_epochs = 80
+early_stopping_patience = 15
+validation_fraction = 0.15
+folds = 5
+seed = 0

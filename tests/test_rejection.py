@@ -1,0 +1,67 @@
+""""Unknown": verdicts that carry their evidence and refuse what the run was not trained on."""
+
+import numpy as np
+import pytest
+
+from conftest import SHARED
+from toolkit.config import Config
+from toolkit.data.manifest import read_manifest
+from toolkit.data.splits import split_manifest
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+from toolkit.evaluation.rejection import confidence_scores, rejection_report
+from toolkit.temporal.inference import VideoClassifier
+from toolkit.training.trainer import calibrate_threshold, train_run
+from workout_runtime.verdicts import UNKNOWN, RejectionRule, make_verdict
+
+
+def test_rule_judges_evidence_then_confidence():
+    rule = RejectionRule(threshold=0.6, min_evidence=0.25)
+    classes = ["squat", "lunge"]
+    assert make_verdict("a", np.array([0.9, 0.1]), classes, 16, 16, rule).label == "squat"
+    low = make_verdict("a", np.array([0.55, 0.45]), classes, 16, 16, rule)
+    assert low.label == UNKNOWN and low.top_label == "squat" and "below the calibrated 0.60" in low.unknown_reason
+    empty = make_verdict("a", np.array([0.9, 0.1]), classes, 16, 3, rule)
+    assert empty.label == UNKNOWN and "3 of 16 sampled frames" in empty.unknown_reason
+    assert make_verdict("a", np.array([0.55, 0.45]), classes, 16, 16, RejectionRule(None, 0.0)).label == "squat"
+
+
+def test_threshold_accepts_the_chosen_share_of_validation_videos():
+    probabilities = np.array([[p, 1 - p] for p in np.linspace(0.5, 1.0, 101)])
+    threshold = calibrate_threshold(probabilities, 0.95)
+    assert np.mean(probabilities.max(1) >= threshold) == pytest.approx(0.95, abs=0.011)
+    assert calibrate_threshold(np.zeros((0, 2)), 0.95) is None
+
+
+def test_rejection_report_measures_separation():
+    inside, outside = np.linspace(0.6, 1.0, 50), np.linspace(0.2, 0.7, 50)
+    report = rejection_report(inside, outside, 0.65)
+    assert 0.9 < report["auroc"] < 1.0 and report["accepted_in_distribution"] == pytest.approx(0.88, abs=0.03)
+    assert 0 < report["false_accept"] < 0.2
+    scores = confidence_scores(np.array([[0.5, 0.5], [1.0, 0.0]]))
+    assert scores["max_probability"].tolist() == [0.5, 1.0] and scores["negative_entropy"][1] > scores[
+        "negative_entropy"][0]
+
+
+def test_an_empty_room_and_noise_come_back_unknown_and_trained_clips_do_not(synthetic_frames, synthetic_videos,
+                                                                            tmp_path):
+    if not (SHARED / "models" / "movenet" / "movenet-lightning.json").is_file():
+        pytest.skip("MoveNet models absent from ../shared/models")
+    rows = read_manifest(synthetic_frames)
+    subsets = split_manifest(rows, 0.25, 0.25, seed=0)
+    config = Config(model_name="movenet_lightning", pose_model_dir=str(SHARED / "models" / "movenet"),
+                    frames_per_video=4, head_epochs=40, early_stopping_patience=40, frame_head_units=16,
+                    learning_rate=5e-3, seed=0).validate()
+    train_run(config, rows, subsets, tmp_path / "run", aggregators=("vote",), progress=False, log=lambda _: None)
+    classifier = VideoClassifier.from_run(tmp_path / "run", "vote")
+    generate_dataset(tmp_path / "negatives", SyntheticConfig(classes=("empty_scene",), videos_per_class=2,
+                                                             num_performers=2, max_duration_s=2, seed=9),
+                     num_workers=1, progress=False)
+    for video in sorted((tmp_path / "negatives").rglob("*.mp4")):
+        verdict = classifier.classify(video)
+        assert verdict.label == UNKNOWN and verdict.frames_with_evidence == 0, verdict
+    noise = np.random.default_rng(0).integers(0, 256, (4, 120, 160, 3)).astype(np.uint8)
+    assert classifier.classify_frames(noise).label == UNKNOWN
+    trained = sorted({r["video_id"] for r, s in zip(rows, subsets) if s == "train"})
+    verdicts = [classifier.classify(next(synthetic_videos.glob(f"{v}.*"))) for v in trained]
+    assert np.mean([v.label != UNKNOWN for v in verdicts]) >= 0.5
+    assert all(v.frames_with_evidence >= 3 for v in verdicts)  # MoveNet finds the synthetic figure
