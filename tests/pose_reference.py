@@ -74,6 +74,8 @@ def _normalise(keypoints, min_score=0.2, mirror_invariant=True):
 
 
 def joint_angles(coords, visible):
+    # In float64: float32 arccos is off by up to 1e-4 for nearly straight limbs, where the graph's atan2 is exact.
+    coords = coords.astype(np.float64)
     out = np.zeros((len(coords), len(JOINT_ANGLES) + 1), dtype=np.float32)
     for i, (a, b, c) in enumerate(JOINT_ANGLES):
         first, second = coords[:, a] - coords[:, b], coords[:, c] - coords[:, b]

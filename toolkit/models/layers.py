@@ -46,8 +46,8 @@ class AreaResize(keras.layers.Layer):
         self.size = int(size)
 
     def call(self, images):
-        resized = area_resize(images, self.size, self.size)
-        return tf.ensure_shape(tf.clip_by_value(tf.round(resized), 0.0, 255.0), (None, self.size, self.size, None))
+        resized = tf.clip_by_value(tf.round(area_resize(images, self.size, self.size)), 0.0, 255.0)
+        return tf.reshape(resized, (-1, self.size, self.size, images.shape[-1]))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.size, self.size, input_shape[-1])

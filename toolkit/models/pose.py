@@ -53,7 +53,7 @@ def letterbox(images: tf.Tensor, size: int) -> tuple[tf.Tensor, tf.Tensor]:
     resized = tf.clip_by_value(tf.round(area_resize(images, new_h, new_w)), 0.0, 255.0)
     top, left = (size - new_h) // 2, (size - new_w) // 2
     boxes = tf.pad(resized, [[0, 0], [top, size - new_h - top], [left, size - new_w - left], [0, 0]])
-    boxes = tf.ensure_shape(boxes, (None, size, size, 3))
+    boxes = tf.reshape(boxes, (-1, size, size, 3))  # static shape for the graph (reshape: a builtin everywhere)
     transform = tf.stack([size / tf.cast(new_h, tf.float32), size / tf.cast(new_w, tf.float32),
                           tf.cast(top, tf.float32) / size, tf.cast(left, tf.float32) / size])
     return boxes, transform

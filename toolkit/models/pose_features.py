@@ -125,9 +125,12 @@ def joint_angles(coords, visible):
     for a, b, c in JOINT_ANGLES:
         first, second = coords[:, a] - coords[:, b], coords[:, c] - coords[:, b]
         norms = ops.sqrt(ops.sum(ops.square(first), -1)) * ops.sqrt(ops.sum(ops.square(second), -1))
-        cosine = ops.sum(first * second, -1) / ops.maximum(norms, 1e-6)
+        dot = ops.sum(first * second, -1)
+        cross = first[:, 0] * second[:, 1] - first[:, 1] * second[:, 0]
         seen = visible[:, a] & visible[:, b] & visible[:, c] & (norms > 1e-6)
-        angles.append(ops.where(seen, ops.arccos(ops.clip(cosine, -1.0, 1.0)) / math.pi, 0.0))
+        # The angle between the two limbs, arccos(dot / norms) written as atan2: the same value, exact near
+        # 0 and pi where arccos loses precision, and a builtin op of every runtime (LiteRT has no acos).
+        angles.append(ops.where(seen, ops.arctan2(ops.abs(cross), dot) / math.pi, 0.0))
     # The hips are the origin, so the shoulder centre is the torso vector.
     torso = (coords[:, 5] + coords[:, 6]) / 2
     shoulders = visible[:, 5] & visible[:, 6]

@@ -96,7 +96,8 @@ def build_transformer_head(num_frames: int, feature_dim: int, num_classes: int, 
             y, y, attention_mask=pair_mask)
         x = keras.layers.Add(name=f"block{block}_add1")([x, y])
         y = keras.layers.LayerNormalization(name=f"block{block}_norm2")(x)
-        y = keras.layers.Dense(2 * units, activation="gelu", name=f"block{block}_ff1")(y)
+        # ReLU rather than GELU: the same here, and an op of every export target (ONNX opset 17 has no GELU).
+        y = keras.layers.Dense(2 * units, activation="relu", name=f"block{block}_ff1")(y)
         y = keras.layers.Dropout(dropout, name=f"block{block}_ff_dropout")(y)
         y = keras.layers.Dense(units, name=f"block{block}_ff2")(y)
         x = keras.layers.Add(name=f"block{block}_add2")([x, y])
