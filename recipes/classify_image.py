@@ -2,12 +2,14 @@
 
     python recipes/classify_image.py photo.jpg --run runs/quickstart
     python recipes/classify_image.py folder_of_images/ --run runs/pose --top-k 3 --json
+    python recipes/classify_image.py photo.jpg --model runs/pose/export/vote.tflite   # no TensorFlow needed
 
 Accepts image files and folders (searched recursively for .jpg .jpeg .png .bmp .webp). Each image goes
 through the run's encoder and frame head. The verdict is "unknown" when the encoder finds no evidence (a pose
 run: no body, meaning no shoulder and hip with enough confident joints) or the top probability is below the
 level 95 % of the run's validation frames reach; --no-reject always names the top class. Missing,
 unreadable and truncated images are reported by name and skipped; the exit status is 1 if any were.
+--model classifies with an exported vote model (recipes/export.py) without TensorFlow.
 """
 
 import json
@@ -17,21 +19,29 @@ from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
-from toolkit.temporal.inference import VideoClassifier  # noqa: E402
 from workout_runtime.images import ImageReadError, collect_images, read_image  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("images", nargs="+", help="image files or folders")
-    parser.add_argument("--run", required=True, help="run folder written by a training recipe")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder written by a training recipe")
+    source.add_argument("--model", help="a LiteRT or ONNX vote model written by recipes/export.py")
     parser.add_argument("--top-k", type=int, default=3, help="classes listed per image (default 3)")
     parser.add_argument("--no-reject", action="store_true", help='always name the top class, never "unknown"')
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     if args.top_k < 1:
         parser.error(f"--top-k must be at least 1 (received {args.top_k})")
-    classifier = VideoClassifier.from_run(args.run, "vote", reject=not args.no_reject)
+    if args.model:
+        from workout_runtime.artifact import ArtifactVideoClassifier
+
+        classifier = ArtifactVideoClassifier(args.model, reject=not args.no_reject)
+    else:
+        from toolkit.temporal.inference import VideoClassifier
+
+        classifier = VideoClassifier.from_run(args.run, "vote", reject=not args.no_reject)
     results, failures = [], []
     for path in collect_images(args.images):
         try:

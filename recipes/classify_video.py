@@ -3,6 +3,7 @@
     python recipes/classify_video.py clip.mp4 --run runs/quickstart
     python recipes/classify_video.py a.mp4 b.avi --run runs/pose --temporal lstm --json
     python recipes/classify_video.py workout.mp4 --run runs/pose --timeline --window 4 --stride 1
+    python recipes/classify_video.py clip.mp4 --model runs/pose/export/vote.tflite   # no TensorFlow needed
 
 Prints the predicted exercise with its confidence, every class's probability, how many frames were sampled
 and how many carried evidence (for pose runs: showed a body). The verdict is "unknown" when too few frames
@@ -11,7 +12,9 @@ at training; --no-reject always names the top class). --timeline labels sliding 
 and merges them into segments, so a workout with several exercises in one file is segmented. A file that
 cannot be read is reported and the others are still classified (exit status 1 if any failed). After start-up
 (about 10 s: TensorFlow and the model), a 10 s clip takes about 0.3 s with EfficientNet-Lite0 and 0.2 s or
-0.5 s with MoveNet Lightning or Thunder on 2 cores.
+0.5 s with MoveNet Lightning or Thunder on 2 cores. --model runs a LiteRT or ONNX artifact written by
+recipes/export.py with NumPy, OpenCV and that runtime only (pip install ".[runtime]"): the first verdict
+comes about a second after the command starts.
 """
 
 import json
@@ -21,9 +24,7 @@ from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
-from toolkit.temporal.heads import AGGREGATORS  # noqa: E402
-from toolkit.temporal.inference import VideoClassifier  # noqa: E402
-from toolkit.temporal.layers import VotePooling  # noqa: E402
+from workout_runtime.verdicts import AGGREGATORS, VOTE_METHODS  # noqa: E402
 from workout_runtime.video import VideoReadError  # noqa: E402
 
 
@@ -35,12 +36,28 @@ def describe(prediction) -> str:
     return f"{prediction.label} ({prediction.confidence:.1%}), {evidence}"
 
 
+def load_classifier(parser, args):
+    """The run's VideoClassifier, or an exported artifact's (then TensorFlow is never imported)."""
+    if args.model:
+        if args.temporal or args.vote_method:
+            parser.error("--temporal and --vote-method choose within a run; an exported model holds one aggregator "
+                         "(export another with recipes/export.py --temporal)")
+        from workout_runtime.artifact import ArtifactVideoClassifier
+
+        return ArtifactVideoClassifier(args.model, reject=not args.no_reject)
+    from toolkit.temporal.inference import VideoClassifier
+
+    return VideoClassifier.from_run(args.run, args.temporal, args.vote_method, reject=not args.no_reject)
+
+
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("videos", nargs="+", help="video files")
-    parser.add_argument("--run", required=True, help="run folder written by a training recipe")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder written by a training recipe")
+    source.add_argument("--model", help="a LiteRT (.tflite) or ONNX (.onnx) artifact written by recipes/export.py")
     parser.add_argument("--temporal", choices=AGGREGATORS, help="aggregator (default: the run's)")
-    parser.add_argument("--vote-method", choices=VotePooling.METHODS, help="vote pooling method (default: the run's)")
+    parser.add_argument("--vote-method", choices=VOTE_METHODS, help="vote pooling method (default: the run's)")
     parser.add_argument("--no-reject", action="store_true", help='always name the top class, never "unknown"')
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.add_argument("--timeline", action="store_true", help="label sliding windows and print segments")
@@ -49,7 +66,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.window <= 0 or args.stride <= 0:
         parser.error(f"--window and --stride must be positive seconds (received {args.window}, {args.stride})")
-    classifier = VideoClassifier.from_run(args.run, args.temporal, args.vote_method, reject=not args.no_reject)
+    classifier = load_classifier(parser, args)
     results, failures = [], []
     for path in args.videos:
         try:

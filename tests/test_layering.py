@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Each module's layer; a module may import from its own layer and the ones below.
 LAYERS = {"workout_runtime": 0, "toolkit.errors": 0, "toolkit.cli": 0, "toolkit.data": 1, "toolkit.models": 2,
-          "toolkit.temporal": 3, "toolkit.config": 3, "toolkit.training": 4, "toolkit.evaluation": 5}
+          "toolkit.temporal": 3, "toolkit.config": 3, "toolkit.training": 4, "toolkit.export": 4,
+          "toolkit.evaluation": 5}
 PACKAGES = ["workout_runtime", "toolkit.data", "toolkit.models", "toolkit.temporal", "toolkit.training",
             "toolkit.evaluation"]
 

@@ -19,7 +19,7 @@ def test_rule_judges_evidence_then_confidence():
     classes = ["squat", "lunge"]
     assert make_verdict("a", np.array([0.9, 0.1]), classes, 16, 16, rule).label == "squat"
     low = make_verdict("a", np.array([0.55, 0.45]), classes, 16, 16, rule)
-    assert low.label == UNKNOWN and low.top_label == "squat" and "below the calibrated 0.60" in low.unknown_reason
+    assert low.label == UNKNOWN and low.top_label == "squat" and "below the calibrated 0.600" in low.unknown_reason
     empty = make_verdict("a", np.array([0.9, 0.1]), classes, 16, 3, rule)
     assert empty.label == UNKNOWN and "3 of 16 sampled frames" in empty.unknown_reason
     assert make_verdict("a", np.array([0.55, 0.45]), classes, 16, 16, RejectionRule(None, 0.0)).label == "squat"

@@ -35,7 +35,8 @@ _NOISE = re.compile(
     r"|oneDNN custom operations are on|oneDNN supports DT_BOOL|TF_ENABLE_ONEDNN_OPTS"
     r"|This TensorFlow binary is optimized to use available CPU instructions"
     r"|To enable the following instructions:.*rebuild TensorFlow"
-    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered")
+    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
+    r"|^INFO: Created TensorFlow Lite XNNPACK delegate for CPU")
 # A chunk that starts like a log line waits for its end of line before it is judged.
 _LOG_START = re.compile(r"^([IWEF]\d{0,4}|WARNING: All|WARNING: A|To enable|This Tens)")
 

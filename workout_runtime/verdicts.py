@@ -19,6 +19,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 UNKNOWN = "unknown"
+# The vocabulary a run and an exported model share.
+AGGREGATORS = ("vote", "lstm", "transformer")
+VOTE_METHODS = ("majority", "mean", "confidence")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +43,8 @@ class RejectionRule:
             return (f"too little evidence: {evidence_frames} of {frames} sampled frames showed a body"
                     if frames else "no frame could be sampled")
         if self.threshold is not None and top_probability < self.threshold:
-            return (f"low confidence: top probability {top_probability:.2f} is below the calibrated "
-                    f"{self.threshold:.2f}")
+            return (f"low confidence: top probability {top_probability:.3f} is below the calibrated "
+                    f"{self.threshold:.3f}")
         return None
 
 

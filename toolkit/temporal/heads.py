@@ -23,8 +23,8 @@ import keras
 from toolkit.temporal.layers import (ApplyMask, AttentionMask, FeatureMask, FramewiseApply, MaskedMean,
                                      PositionEmbedding, TemporalDelta, VotePooling)
 from toolkit.temporal.pose_motion import PoseMotionFeatures
+from workout_runtime.verdicts import AGGREGATORS
 
-AGGREGATORS = ("vote", "lstm", "transformer")
 SEQUENCE_AGGREGATORS = ("lstm", "transformer")
 HEAD_NAME = "head"
 

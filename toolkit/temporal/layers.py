@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from workout_runtime.verdicts import VOTE_METHODS
+
 PACKAGE = "workout_toolkit"
 
 
@@ -67,7 +69,7 @@ class VotePooling(keras.layers.Layer):
     says "no evidence" instead of inventing a verdict.
     """
 
-    METHODS = ("majority", "mean", "confidence")
+    METHODS = VOTE_METHODS
 
     def __init__(self, method: str = "mean", **kwargs):
         super().__init__(**kwargs)

@@ -16,6 +16,8 @@ import keras
 from toolkit.temporal.layers import ApplyMask, FrameMask, FramewiseApply
 
 FRAME_ENCODER_NAME = "frame_encoder"
+# The layer whose output is the clip's frame features (padding frames zeroed): the head's input.
+FRAME_FEATURES_NAME = "zero_padding"
 
 
 def build_video_model(encoder: keras.Model, head: keras.Model, num_frames: int, frame_size: int | None,
@@ -34,7 +36,7 @@ def build_video_model(encoder: keras.Model, head: keras.Model, num_frames: int, 
     clips = keras.Input(shape=(num_frames, *frame_shape), dtype="uint8", name="frames")
     mask = FrameMask(name="frame_mask")(clips)
     features = FramewiseApply(encoder, name=FRAME_ENCODER_NAME)(clips)
-    features = ApplyMask(name="zero_padding")(features, frame_mask=mask)
+    features = ApplyMask(name=FRAME_FEATURES_NAME)(features, frame_mask=mask)
     outputs = head(features)
     return keras.Model(clips, outputs, name=name)
 
