@@ -548,6 +548,10 @@ class SyntheticConfig:
         pause_probability: chance of a pause at rest after each repetition
             (sets), of `pause_seconds_range` seconds.
         tempo_jitter: each repetition's duration varies by up to this share.
+        record_keypoints: also write `<video>.keypoints.npy` beside each video:
+            the figure's true joints in every frame, `(frames, 17, 3)` as
+            (y, x, score) in the COCO layout MoveNet uses (for measuring a
+            pose pipeline or a repetition counter without a pose model's errors).
         image_frames_per_video: JPEG frames per video written in the
             image-dataset form when `generate_dataset` gets an `image_dir`.
         seed: everything is a deterministic function of it.
@@ -567,6 +571,7 @@ class SyntheticConfig:
     pause_probability: float = 0.0
     pause_seconds_range: tuple[float, float] = (1.0, 3.0)
     tempo_jitter: float = 0.0
+    record_keypoints: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -683,10 +688,13 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
         image_every = set(np.linspace(0, num_frames - 1, config.image_frames_per_video).round().astype(int).tolist())
     image_folder = Path(image_dir or ".") / spec.label
     flicker = rng.uniform(0.97, 1.03, size=num_frames)
+    keypoints = np.zeros((num_frames, 17, 3), dtype=np.float32) if config.record_keypoints else None
     try:
         for i in range(num_frames):
             t = i / fps
             joints = exercise.pose(performer.body, schedule.extent(t))
+            if keypoints is not None:
+                keypoints[i] = coco_keypoints(joints, to_pixels, width, height)
             frame = render_frame(background, joints, performer, exercise, to_pixels, scale, gain * flicker[i], light)
             oy, ox = int(rng.integers(height)), int(rng.integers(width))
             frame = np.clip(frame.astype(np.int16) + noise[oy:oy + height, ox:ox + width], 0, 255).astype(np.uint8)
@@ -697,6 +705,8 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
     finally:
         writer.release()
     repetitions = schedule.repetitions() if exercise.counts_repetitions else []
+    if keypoints is not None:
+        np.save(path.with_suffix(".keypoints.npy"), keypoints)
     return {
         "path": spec.relative_path,
         "label": spec.label,
@@ -718,6 +728,23 @@ def render_video(spec: VideoSpec, config: SyntheticConfig, out_dir: str,
 # each one's (start, turning point, end) in seconds, as JSON.
 MANIFEST_FIELDS = ("path", "label", "group", "fps", "frames", "duration_s", "width", "height",
                    "reps", "rep_seconds", "mirrored", "repetitions")
+
+
+# COCO keypoints (MoveNet's order) from the figure's joints: the face from the head, the rest joint to joint.
+_COCO_FROM_JOINTS = ("head", "head", "head", "head", "head", "shoulder_l", "shoulder_r", "elbow_l", "elbow_r",
+                     "wrist_l", "wrist_r", "hip_l", "hip_r", "knee_l", "knee_r", "ankle_l", "ankle_r")
+
+
+def coco_keypoints(joints: dict[str, Point], to_pixels: Callable[[Point], np.ndarray], width: int,
+                   height: int) -> np.ndarray:
+    """`(17, 3)` (y, x, score) in [0, 1] frame coordinates; all zero for an empty scene."""
+    keypoints = np.zeros((17, 3), dtype=np.float32)
+    if not joints:
+        return keypoints
+    for k, name in enumerate(_COCO_FROM_JOINTS):
+        x, y = to_pixels(joints[name])
+        keypoints[k] = (y / height, x / width, 1.0)
+    return keypoints
 
 
 def _render_job(args: tuple) -> dict:

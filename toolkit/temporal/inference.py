@@ -22,6 +22,8 @@ from toolkit.models.inference import GraphPredictor
 from toolkit.temporal.heads import build_vote_head
 from toolkit.temporal.run_files import load_video_model, read_run_info
 from toolkit.temporal.video_model import build_video_model, split_video_model
+from workout_runtime.errors import RunError
+from workout_runtime.repetitions import RepetitionCount, count_repetitions
 from workout_runtime.verdicts import (ACCEPT_ALL, RejectionRule, Segment, VideoPrediction, make_verdict,
                                       merge_windows, rule_from_info)
 from workout_runtime.video import Clip, read_frames
@@ -57,6 +59,8 @@ class VideoClassifier:
         self.rule, self.description, self.aggregator = rule, description, aggregator
         # Single images are judged by the frame head with its own calibration (see `classify_images`).
         self.image_rule = RejectionRule(None, min_evidence=1.0) if rule is not ACCEPT_ALL else ACCEPT_ALL
+        # Pose runs: the signal each exercise's repetitions are counted on (run.json "repetitions").
+        self.repetition_signals: dict = {}
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, temporal: str | None = None, vote_method: str | None = None,
@@ -90,6 +94,7 @@ class VideoClassifier:
                          rule_from_info(settings, reject), description, aggregator)
         if "frame_threshold" in settings and reject:
             classifier.image_rule = RejectionRule(settings["frame_threshold"], min_evidence=1.0)
+        classifier.repetition_signals = info.repetitions
         return classifier
 
     # --- frames to features ---
@@ -221,6 +226,36 @@ class VideoClassifier:
             evidence = int(np.any(features != 0))
             verdicts.append(make_verdict(path, probabilities, self.class_names, 1, evidence, self.image_rule))
         return verdicts
+
+    def count(self, features: np.ndarray, times_s: np.ndarray, verdict: VideoPrediction) -> RepetitionCount:
+        """Repetitions in a stretch of encoded frames, on the signal of the verdict's exercise.
+
+        Nothing is counted when the verdict is "unknown": a person who is not
+        exercising does no repetitions.
+        """
+        if not self.repetition_signals:
+            raise RunError("Counting repetitions needs a pose run (model_name movenet_lightning or movenet_thunder, "
+                           "alone or joined to a pixel encoder): its features follow the body's joints.")
+        fps = 1.0 / float(np.median(np.diff(times_s))) if len(times_s) > 1 else 1.0
+        if verdict.unknown:
+            return RepetitionCount(0, [], None, np.zeros(0), np.asarray(times_s), "not counted: the verdict is unknown")
+        result = count_repetitions(features, fps, verdict.label, self.repetition_signals)
+        result.times_s = np.asarray(times_s)[:len(features)]
+        return result
+
+    def classify_with_repetitions(self, path: str | os.PathLike,
+                                  fps: float = 8.0) -> tuple[VideoPrediction, RepetitionCount]:
+        """The verdict and the repetitions of a whole video.
+
+        Frames are decoded `fps` times a second and each is encoded once; the
+        verdict reads `num_frames` of them spread uniformly, as `classify`
+        does, and the counter reads all of them.
+        """
+        features, clip = self._encode_video(path, every_seconds=1.0 / fps)
+        picks = ((np.arange(self.num_frames) + 0.5) * len(features) / self.num_frames).astype(int) \
+            if len(features) > self.num_frames else np.arange(len(features))
+        verdict = self.verdict(features[picks], str(path), 0.0, clip.info.duration_s)
+        return verdict, self.count(features, clip.timestamps_s, verdict)
 
     def timeline(self, path: str | os.PathLike, window_s: float = 4.0,
                  stride_s: float = 1.0) -> tuple[list[VideoPrediction], list[Segment]]:

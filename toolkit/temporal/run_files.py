@@ -57,6 +57,8 @@ class RunInfo:
         frames_dir: the frame folder it was trained on.
         dataset: how to read that data again: {"unit": "videos" or "images",
             "root", and for image folders the group options}.
+        repetitions: for pose encoders, the signal each class's repetitions
+            are counted on and its usual range (`workout_runtime.repetitions`).
         updated: when it was last written.
     """
 
@@ -71,6 +73,7 @@ class RunInfo:
     toolkit_version: str = ""
     frames_dir: str = ""
     dataset: dict[str, Any] = dataclasses.field(default_factory=dict)
+    repetitions: dict[str, Any] = dataclasses.field(default_factory=dict)
     updated: str = ""
     format: int = RUN_FORMAT
 

@@ -44,6 +44,7 @@ from toolkit.training.distribute import replicas, training_strategy
 from toolkit.training.encoder_training import CHECKPOINT_DIR, ENCODER_LOG, train_encoder
 from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
 from toolkit.training.heads import evidence_frames, fit_frame_head, fit_sequence_head, predict_arrays
+from workout_runtime.repetitions import learn_motion
 from workout_runtime.verdicts import RejectionRule
 
 FEATURE_CACHE = "feature_cache"
@@ -261,6 +262,11 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                                       name=f"{aggregator}_video_model")
             model.save(run_dir / entry["file"])
         run_info.aggregators[aggregator] = entry
+    if info.pose_features:  # which signal each exercise's repetitions are counted on
+        by_class = {name: [clip for clip, label in zip(clips["train"]["features"], clips["train"]["labels"])
+                           if label == k] for k, name in enumerate(class_names)}
+        # Training clips are T frames spread over each video: their rate is T per video, about 4 a second.
+        run_info.repetitions = learn_motion(by_class)
     _plot_logs(run_dir)
     shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
     run_info.status = COMPLETE
