@@ -220,26 +220,3 @@ def count_repetitions(features: np.ndarray, fps: float, label: str | None = None
     repetitions = [Repetition(round(float(times[s]), 3), round(float(times[t]), 3), round(float(times[e]), 3))
                    for s, t, e in found]
     return RepetitionCount(len(repetitions), repetitions, "motion", values, times, reason)
-
-
-def plot_repetitions(result: RepetitionCount, path, title: str = "") -> None:
-    """The signal with each repetition shaded and its turning point marked (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    if len(result.values):
-        ax.plot(result.times_s[:len(result.values)], result.values, color="#4c72b0", label=result.signal)
-    for k, rep in enumerate(result.repetitions, start=1):
-        ax.axvspan(rep.start_s, rep.end_s, color="#55a868", alpha=0.15)
-        ax.axvline(rep.turn_s, color="#c44e52", linestyle=":", linewidth=1)
-        ax.text((rep.start_s + rep.end_s) / 2, ax.get_ylim()[1], str(k), ha="center", va="top", fontsize=8)
-    ax.set_xlabel("seconds")
-    ax.set_title(title or f"{result.count} repetitions" + (f" ({result.reason})" if result.reason else ""))
-    if result.signal:
-        ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

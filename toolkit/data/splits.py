@@ -192,12 +192,14 @@ class PixelAudit:
         leaking_videos: those with a frame within `max_distance` bits of a training frame.
         pairs: (held-out frame, training frame, distance) examples, closest first.
         max_distance: the pHash distance that counts as near-identical.
+        unit: what a held-out item is, "videos" or "images", for the messages.
     """
 
     held_out_videos: int
     leaking_videos: list[str]
     pairs: list[tuple[str, str, int]]
     max_distance: int
+    unit: str = "videos"
 
     @property
     def share(self) -> float:
@@ -206,9 +208,9 @@ class PixelAudit:
     def describe(self) -> str:
         if not self.leaking_videos:
             return (f"pixel audit: no held-out frame is within {self.max_distance} pHash bits of a training frame "
-                    f"({self.held_out_videos} held-out videos)")
+                    f"({self.held_out_videos} held-out {self.unit})")
         examples = "; ".join(f"{a} ~ {b} ({d} bits)" for a, b, d in self.pairs[:3])
-        return (f"pixel audit: {len(self.leaking_videos)} of {self.held_out_videos} held-out videos "
+        return (f"pixel audit: {len(self.leaking_videos)} of {self.held_out_videos} held-out {self.unit} "
                 f"({self.share:.0%}) have a frame within {self.max_distance} pHash bits of a training frame, e.g. "
                 f"{examples}")
 
@@ -224,8 +226,10 @@ def audit_pixels(rows: Sequence[Mapping], subsets: Sequence[str], held_out: str 
     subsets = np.asarray(subsets)
     out = subsets == held_out
     inside = ~out
+    # A folder of still images has one row per item; videos have several frames each.
+    unit = "images" if len({r["video_id"] for r in rows}) == len(rows) else "videos"
     if not out.any() or not inside.any():
-        return PixelAudit(len({r["video_id"] for r, o in zip(rows, out) if o}), [], [], max_distance)
+        return PixelAudit(len({r["video_id"] for r, o in zip(rows, out) if o}), [], [], max_distance, unit)
     hashes = np.array([int(r["phash"], 16) if r.get("phash") else int(hash_file(r.get("abs_path", r["path"])) or 0)
                        for r in rows], dtype=np.uint64)
     held, trained = np.flatnonzero(out), np.flatnonzero(inside)
@@ -240,7 +244,7 @@ def audit_pixels(rows: Sequence[Mapping], subsets: Sequence[str], held_out: str 
     pairs.sort(key=lambda p: p[2])
     path_to_video = {r["path"]: r["video_id"] for r in rows}
     leaking = sorted({path_to_video[a] for a, _, _ in pairs})
-    return PixelAudit(len({rows[i]["video_id"] for i in held}), leaking, pairs, max_distance)
+    return PixelAudit(len({rows[i]["video_id"] for i in held}), leaking, pairs, max_distance, unit)
 
 
 def save_split(path: str | os.PathLike, rows: Sequence[Mapping], subsets: Sequence[str]) -> Path:

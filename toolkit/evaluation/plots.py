@@ -1,4 +1,4 @@
-"""PNG plots of evaluations: confusion matrices, cross-validation spread with chance levels."""
+"""PNG plots of evaluations: confusion matrices, cross-validation spread with chance levels, repetitions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")  # Headless: recipes run on servers without a display.
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from workout_runtime.repetitions import RepetitionCount  # noqa: E402
 
 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike,
@@ -60,6 +62,24 @@ def plot_cross_validation(summary: Sequence[dict], per_repeat: Sequence[Sequence
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_repetitions(result: RepetitionCount, path: str | os.PathLike, title: str = "") -> None:
+    """The signal with each repetition shaded and its turning point marked (PNG)."""
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    if len(result.values):
+        ax.plot(result.times_s[:len(result.values)], result.values, color="#4c72b0", label=result.signal)
+    for k, rep in enumerate(result.repetitions, start=1):
+        ax.axvspan(rep.start_s, rep.end_s, color="#55a868", alpha=0.15)
+        ax.axvline(rep.turn_s, color="#c44e52", linestyle=":", linewidth=1)
+        ax.text((rep.start_s + rep.end_s) / 2, ax.get_ylim()[1], str(k), ha="center", va="top", fontsize=8)
+    ax.set_xlabel("seconds")
+    ax.set_title(title or f"{result.count} repetitions" + (f" ({result.reason})" if result.reason else ""))
+    if result.signal:
+        ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
