@@ -3,6 +3,7 @@
     python recipes/classify_video.py clip.mp4 --run runs/quickstart
     python recipes/classify_video.py a.mp4 b.avi --run runs/pose --temporal lstm --json
     python recipes/classify_video.py workout.mp4 --run runs/pose --timeline --window 4 --stride 1
+    python recipes/classify_video.py set.mp4 --run runs/pose --reps --reps-plot plots/   # pose runs
     python recipes/classify_video.py clip.mp4 --model runs/pose/export/vote.tflite   # no TensorFlow needed
 
 Prints the predicted exercise with its confidence, every class's probability, how many frames were sampled
@@ -15,10 +16,17 @@ cannot be read is reported and the others are still classified (exit status 1 if
 0.5 s with MoveNet Lightning or Thunder on 2 cores. --model runs a LiteRT or ONNX artifact written by
 recipes/export.py with NumPy, OpenCV and that runtime only (pip install ".[runtime]"): the first verdict
 comes about a second after the command starts.
+
+--reps (pose runs) counts repetitions: each one's start, turning point and end, and the run's own verdict on
+that repetition's frames alone (with a form model such as pushup_form's correct/wrong: which repetitions were
+done wrong). With --timeline each segment is counted on its own exercise; "unknown" stretches are not counted.
+Frames are then decoded 8 times a second instead of 16 per video, so a long video takes longer.
+--reps-plot DIR saves the motion signal with the repetitions marked, one PNG per video or segment.
 """
 
 import json
 import sys
+from pathlib import Path
 
 from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
@@ -34,6 +42,25 @@ def describe(prediction) -> str:
         return (f"unknown ({prediction.unknown_reason}; top class {prediction.top_label} "
                 f"{prediction.confidence:.1%}), {evidence}")
     return f"{prediction.label} ({prediction.confidence:.1%}), {evidence}"
+
+
+def describe_repetitions(result, indent: str = "  ") -> list[str]:
+    if not result.count:
+        return [f"{indent}repetitions: 0 ({result.reason or 'no whole repetition'})"]
+    lines = [f"{indent}repetitions: {result.count}"]
+    for k, rep in enumerate(result.repetitions, start=1):
+        verdict = f"  {rep.label} ({rep.confidence:.0%})" if rep.label else ""
+        lines.append(f"{indent}  {k:>3}  {rep.start_s:7.2f}-{rep.end_s:7.2f} s, turning at {rep.turn_s:.2f} s{verdict}")
+    return lines
+
+
+def save_plot(result, folder, name: str, title: str) -> str:
+    from toolkit.evaluation.plots import plot_repetitions
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    path = Path(folder) / f"{name}_repetitions.png"
+    plot_repetitions(result, path, title)
+    return str(path)
 
 
 def load_classifier(parser, args):
@@ -63,28 +90,50 @@ def main(argv=None) -> int:
     parser.add_argument("--timeline", action="store_true", help="label sliding windows and print segments")
     parser.add_argument("--window", type=float, default=4.0, help="timeline window in seconds")
     parser.add_argument("--stride", type=float, default=1.0, help="timeline stride in seconds")
+    parser.add_argument("--reps", action="store_true",
+                        help="count repetitions and judge each one (pose runs; per segment with --timeline)")
+    parser.add_argument("--reps-plot", metavar="DIR", help="with --reps: save the signal with repetitions marked")
     args = parser.parse_args(argv)
+    if args.reps_plot and not args.reps:
+        parser.error("--reps-plot needs --reps")
     if args.window <= 0 or args.stride <= 0:
         parser.error(f"--window and --stride must be positive seconds (received {args.window}, {args.stride})")
     classifier = load_classifier(parser, args)
     results, failures = [], []
     for path in args.videos:
         try:
+            stem = Path(path).stem
             if args.timeline:
-                windows, segments = classifier.timeline(path, args.window, args.stride)
-                results.append({"path": path, "segments": [vars(s) for s in segments],
-                                "windows": [w.to_dict() for w in windows]})
+                windows, segments, counts = classifier.timeline(path, args.window, args.stride, args.reps)
+                entries = [vars(s) | ({"repetitions": c.to_dict()} if args.reps else {})
+                           for s, c in zip(segments, counts or [None] * len(segments))]
+                results.append({"path": path, "segments": entries, "windows": [w.to_dict() for w in windows]})
                 if not args.json:
                     print(f"{path}: {len(segments)} segment(s) from {len(windows)} windows of {args.window:g} s")
-                    for s in segments:
+                for k, (s, c) in enumerate(zip(segments, counts or [None] * len(segments)), start=1):
+                    if not args.json:
                         print(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s  {s.label}  (peak confidence {s.confidence:.2f})")
+                    if c is not None:
+                        if not args.json:
+                            print("\n".join(describe_repetitions(c, "    ")))
+                        if args.reps_plot and c.count:
+                            entries[k - 1]["repetitions"]["plot"] = save_plot(
+                                c, args.reps_plot, f"{stem}_segment{k}", f"{stem}: {s.label}, {c.count} repetitions")
             else:
-                prediction = classifier.classify(path)
-                results.append(prediction.to_dict())
+                if args.reps:
+                    prediction, count = classifier.classify_with_repetitions(path)
+                else:
+                    prediction, count = classifier.classify(path), None
+                results.append(prediction.to_dict() | ({"repetitions": count.to_dict()} if count else {}))
                 if not args.json:
                     print(f"{path}: {describe(prediction)}; {classifier.description}")
                     for name, p in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
                         print(f"    {name:<20} {p:.3f}")
+                    if count:
+                        print("\n".join(describe_repetitions(count)))
+                if args.reps_plot and count and len(count.values):
+                    results[-1]["repetitions"]["plot"] = save_plot(
+                        count, args.reps_plot, stem, f"{stem}: {prediction.label}, {count.count} repetitions")
         except VideoReadError as error:
             failures.append({"path": path, "error": str(error)})
             if not args.json:

@@ -101,6 +101,13 @@ def _join_videos(paths, out, size=(160, 120), fps=10):
     writer.release()
 
 
+def test_counting_repetitions_on_a_pixel_run_names_what_it_needs(trained_run, synthetic_videos):
+    video = sorted((synthetic_videos / "squat").glob("*.mp4"))[0]
+    result = run_recipe("classify_video.py", video, "--run", trained_run, "--reps", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs a pose run" in result.stderr and "movenet_lightning" in result.stderr
+
+
 def test_timeline_segments_a_joined_video(trained_run, synthetic_videos, tmp_path):
     joined = tmp_path / "workout.mp4"
     parts = sorted((synthetic_videos / "squat").glob("*.mp4"))[:2] + sorted((synthetic_videos / "push_up").glob("*.mp4"))[:2]

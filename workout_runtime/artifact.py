@@ -95,6 +95,7 @@ class ArtifactVideoClassifier:
 
     def __init__(self, artifact: str | os.PathLike, reject: bool = True):
         artifact = Path(artifact)
+        self.path = artifact
         self.contract = contract = read_contract(artifact)
         runners = {"tflite": _LiteRT, "onnx": _OnnxRuntime}
         if contract.get("format") not in runners:
@@ -178,9 +179,12 @@ class ArtifactVideoClassifier:
             verdicts.append(make_verdict(path, probabilities, self.class_names, 1, evidence, self.image_rule))
         return verdicts
 
-    def timeline(self, path: str | os.PathLike, window_s: float = 4.0,
-                 stride_s: float = 1.0) -> tuple[list[VideoPrediction], list[Segment]]:
-        """Sliding windows of T frames over the video, each classified whole, merged into segments."""
+    def timeline(self, path: str | os.PathLike, window_s: float = 4.0, stride_s: float = 1.0,
+                 repetitions: bool = False) -> tuple[list[VideoPrediction], list[Segment], list]:
+        """Sliding windows of T frames over the video, each classified whole, merged into segments
+        (the third item, repetition counts, stays empty: see `classify_with_repetitions`)."""
+        if repetitions:
+            self.classify_with_repetitions(path)
         if not (window_s > 0 and stride_s > 0):
             raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         period = window_s / self.num_frames
@@ -193,4 +197,10 @@ class ArtifactVideoClassifier:
             windows.append(make_verdict(path, probabilities, self.class_names, len(part), evidence, self.rule,
                                         float(clip.timestamps_s[start]),
                                         float(clip.timestamps_s[start + len(part) - 1]) + period))
-        return windows, merge_windows(windows, clip.info.duration_s)
+        return windows, merge_windows(windows, clip.info.duration_s), []
+
+    def classify_with_repetitions(self, path: str | os.PathLike, fps: float = 8.0):
+        """Not available: an exported artifact outputs probabilities, not the per-frame joints counting reads."""
+        raise RunError(f"Counting repetitions needs the run's pose features, which an exported model does not "
+                       f"output; count with the run instead: --run RUN --reps (received the artifact "
+                       f"'{self.path}').")

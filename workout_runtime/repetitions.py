@@ -14,7 +14,9 @@ whole body, reduced to one number per frame:
    first principal component is the motion: for a squat mostly knees, hips
    and height, for a curl the elbows and wrists, without being told which
    (so it works for exercises no run was trained on);
-3. that component is scaled to [0, 1] between its 5th and 95th percentiles,
+3. that component is scaled to [0, 1] between its extremes within 4 s
+   around each frame (so a drifting level, a camera that moves, does not
+   hide repetitions), then between its 5th and 95th percentiles,
    turned so that the rest position (where the set starts and ends) is 0,
    and a repetition is counted each time it rises above 0.6 after having
    been below 0.4 and returns below 0.4 (hysteresis: noise around one level
@@ -25,7 +27,10 @@ Measured on synthetic videos with the figure's true joints, this counts every
 repetition (benchmarks/repetitions.py), while any single signal miscounts a
 third of the exercises. Nothing is counted when the body moves less than a
 third of what a repetition of that exercise moved in the run's training
-videos (a person standing still), or when the verdict is "unknown".
+videos, when no joint angle moves 18 degrees (a person standing still), or
+when the verdict is "unknown". A periodic movement that is not an exercise
+(walking on the spot, waving) would be counted if misread as one: the
+classifier's "unknown" is what keeps it out.
 """
 
 from __future__ import annotations
@@ -46,15 +51,32 @@ LOW, HIGH = 0.4, 0.6
 MIN_SCALE = 0.02
 # A movement smaller than this share of the exercise's usual range is not a repetition.
 MIN_RELATIVE_RANGE = 0.35
+# Nor one where no signal moves this far (a tenth of a half-turn, 18 degrees of a joint, or a tenth of a torso
+# length), learnt ranges or not: a still person's sway and a pose model's jitter stay well below it (synthetic
+# standing figure: 0.012; the smallest synthetic exercise: 0.49).
+MIN_SIGNAL_RANGE = 0.1
+# A wrist is never further than this from the hips, in torso lengths.
+WRIST_LIMIT = 3.0
+# The motion is rescaled to [0, 1] between its lowest and highest value within this many seconds around each
+# frame, so that a level that drifts (a camera that moves, a set filmed in parts) does not hide repetitions;
+# a stretch that moves less than LOCAL_FLOOR of the usual local range is not stretched up to it (a pause).
+LOCAL_WINDOW_S = 4.0
+LOCAL_FLOOR = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
 class Repetition:
-    """One repetition, in seconds from the start of the sequence."""
+    """One repetition, in seconds from the start of the sequence.
+
+    `label` and `confidence` are the run's own verdict on this repetition's
+    frames alone (for a form model: "push_up_wrong" for this one), when judged.
+    """
 
     start_s: float
     turn_s: float
     end_s: float
+    label: str | None = None
+    confidence: float | None = None
 
 
 @dataclasses.dataclass
@@ -103,7 +125,9 @@ def signal_values(features: np.ndarray, name: str) -> np.ndarray:
         scale = np.median(features[body, _SCALE]) if body.any() else 1.0
         values = -features[:, _CENTRE_Y] / max(scale, 1e-3)
     elif name == "wrist_height":
-        values = -_pair(features, *_WRISTS_Y)  # hip-centred, torso lengths; up is positive
+        # Hip-centred, in torso lengths, up positive; clipped because a torso seen end-on measures almost
+        # nothing and would blow the value up by a hundred.
+        values = np.clip(-_pair(features, *_WRISTS_Y), -WRIST_LIMIT, WRIST_LIMIT)
     else:
         raise ValueError(f"Unknown signal. Received: name={name!r}; expected one of {list(SIGNALS)}")
     return np.where(body, values, np.nan)
@@ -129,11 +153,29 @@ def signal_range(values: np.ndarray) -> float:
     return float(np.percentile(known, 95) - np.percentile(known, 5)) if len(known) >= 3 else 0.0
 
 
+def _rolling(values: np.ndarray, width: int, reduce) -> np.ndarray:
+    """`reduce` (np.min or np.max) over a centred window of `width` frames, edges repeated."""
+    padded = np.pad(values, (width // 2, width - 1 - width // 2), mode="edge")
+    return reduce(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
+
+
+def local_scale(values: np.ndarray, fps: float) -> np.ndarray:
+    """The signal rescaled between its local extremes over `LOCAL_WINDOW_S` (unchanged if shorter)."""
+    width = int(round(LOCAL_WINDOW_S * fps)) | 1
+    if len(values) <= width:
+        return values
+    low, high = _rolling(values, width, np.min), _rolling(values, width, np.max)
+    spread = high - low
+    return (values - low) / np.maximum(spread, LOCAL_FLOOR * np.median(spread) + 1e-9)
+
+
 def count_in_signal(values: np.ndarray, fps: float, min_range: float = 0.0) -> tuple[list[tuple[int, int, int]], str | None]:
     """Repetitions in one smoothed signal as (start, turn, end) frame indices, or a reason why there are none."""
     low, high = np.percentile(values, 5), np.percentile(values, 95)
     if high - low <= max(min_range, 1e-6):
         return [], "no movement large enough for a repetition"
+    values = local_scale(values, fps)
+    low, high = np.percentile(values, 5), np.percentile(values, 95)
     z = np.clip((values - low) / (high - low), 0.0, 1.0)
     edge = max(1, len(z) // 10)
     if (z[:edge].mean() + z[-edge:].mean()) / 2 > 0.5:
@@ -210,6 +252,10 @@ def count_repetitions(features: np.ndarray, fps: float, label: str | None = None
     values = motion(features, fps, learnt.get("scales", {}))
     if values is None:
         return RepetitionCount(0, [], None, np.zeros(0), times, "no body in enough frames")
+    largest = max((signal_range(v) for v in (_prepare(signal_values(features, n), fps) for n in SIGNALS)
+                   if v is not None), default=0.0)
+    if largest < MIN_SIGNAL_RANGE:
+        return RepetitionCount(0, [], "motion", values, times, "no movement large enough for a repetition")
     classes = learnt.get("classes", {})
     usual = classes.get(label) if label in classes else (float(np.median(list(classes.values()))) if classes else 0)
     moved = signal_range(values)

@@ -548,7 +548,7 @@ class SyntheticConfig:
         pause_probability: chance of a pause at rest after each repetition
             (sets), of `pause_seconds_range` seconds.
         tempo_jitter: each repetition's duration varies by up to this share.
-        record_keypoints: also write `<video>.keypoints.npy` beside each video:
+        record_keypoints: also write `<video stem>.keypoints.npy` beside each video:
             the figure's true joints in every frame, `(frames, 17, 3)` as
             (y, x, score) in the COCO layout MoveNet uses (for measuring a
             pose pipeline or a repetition counter without a pose model's errors).

@@ -10,6 +10,7 @@ features: the probabilities are those of the saved model on the same frames
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import threading
@@ -23,10 +24,13 @@ from toolkit.temporal.heads import build_vote_head
 from toolkit.temporal.run_files import load_video_model, read_run_info
 from toolkit.temporal.video_model import build_video_model, split_video_model
 from workout_runtime.errors import RunError
-from workout_runtime.repetitions import RepetitionCount, count_repetitions
-from workout_runtime.verdicts import (ACCEPT_ALL, RejectionRule, Segment, VideoPrediction, make_verdict,
+from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions
+from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction, make_verdict,
                                       merge_windows, rule_from_info)
 from workout_runtime.video import Clip, read_frames
+
+# Frames a second decoded for counting: a quick repetition (about a second) still spans 8 frames.
+COUNTING_FPS = 8.0
 
 __all__ = ["Segment", "VideoClassifier", "VideoPrediction", "merge_windows"]
 
@@ -227,25 +231,51 @@ class VideoClassifier:
             verdicts.append(make_verdict(path, probabilities, self.class_names, 1, evidence, self.image_rule))
         return verdicts
 
-    def count(self, features: np.ndarray, times_s: np.ndarray, verdict: VideoPrediction) -> RepetitionCount:
-        """Repetitions in a stretch of encoded frames, on the signal of the verdict's exercise.
+    def count(self, features: np.ndarray, times_s: np.ndarray, label: str | None,
+              judge: bool = True) -> RepetitionCount:
+        """Repetitions in a stretch of encoded frames `(n, F)` taken at `times_s`.
 
-        Nothing is counted when the verdict is "unknown": a person who is not
-        exercising does no repetitions.
+        Args:
+            label: the stretch's verdict: its exercise's usual range of motion
+                is the yardstick for "too small to be a repetition". None (the
+                verdict "unknown") counts nothing: a person who is not
+                exercising does no repetitions.
+            judge: also give each repetition the run's verdict on its own
+                frames (`Repetition.label`, `.confidence`): with a form model,
+                which repetitions were done wrong.
+
+        Raises:
+            RunError: the run's encoder does not see joints (not a pose run).
         """
         if not self.repetition_signals:
             raise RunError("Counting repetitions needs a pose run (model_name movenet_lightning or movenet_thunder, "
                            "alone or joined to a pixel encoder): its features follow the body's joints.")
+        times_s = np.asarray(times_s, dtype=np.float64)[:len(features)]
         fps = 1.0 / float(np.median(np.diff(times_s))) if len(times_s) > 1 else 1.0
-        if verdict.unknown:
-            return RepetitionCount(0, [], None, np.zeros(0), np.asarray(times_s), "not counted: the verdict is unknown")
-        result = count_repetitions(features, fps, verdict.label, self.repetition_signals)
-        result.times_s = np.asarray(times_s)[:len(features)]
+        if label is None:
+            return RepetitionCount(0, [], None, np.zeros(0), times_s, "not counted: the verdict is unknown")
+        result = count_repetitions(features, fps, label, self.repetition_signals)
+        result.times_s = times_s
+        # count_repetitions measures time from the first frame; the stretch may start later.
+        offset = float(times_s[0]) if len(times_s) else 0.0
+        result.repetitions = [dataclasses.replace(r, start_s=round(r.start_s + offset, 3),
+                                                  turn_s=round(r.turn_s + offset, 3),
+                                                  end_s=round(r.end_s + offset, 3)) for r in result.repetitions]
+        if judge:
+            result.repetitions = [self._judge(features, times_s, r) for r in result.repetitions]
         return result
 
+    def _judge(self, features: np.ndarray, times_s: np.ndarray, repetition: Repetition) -> Repetition:
+        """The verdict on one repetition's frames (up to `num_frames`, spread uniformly over it)."""
+        inside = np.flatnonzero((times_s >= repetition.start_s - 1e-6) & (times_s <= repetition.end_s + 1e-6))
+        if len(inside) > self.num_frames:
+            inside = inside[((np.arange(self.num_frames) + 0.5) * len(inside) / self.num_frames).astype(int)]
+        verdict = self.verdict(features[inside], start_s=repetition.start_s, end_s=repetition.end_s)
+        return dataclasses.replace(repetition, label=verdict.label, confidence=round(float(verdict.confidence), 4))
+
     def classify_with_repetitions(self, path: str | os.PathLike,
-                                  fps: float = 8.0) -> tuple[VideoPrediction, RepetitionCount]:
-        """The verdict and the repetitions of a whole video.
+                                  fps: float = COUNTING_FPS) -> tuple[VideoPrediction, RepetitionCount]:
+        """The verdict, the repetitions and each repetition's own verdict for a whole video.
 
         Frames are decoded `fps` times a second and each is encoded once; the
         verdict reads `num_frames` of them spread uniformly, as `classify`
@@ -255,22 +285,31 @@ class VideoClassifier:
         picks = ((np.arange(self.num_frames) + 0.5) * len(features) / self.num_frames).astype(int) \
             if len(features) > self.num_frames else np.arange(len(features))
         verdict = self.verdict(features[picks], str(path), 0.0, clip.info.duration_s)
-        return verdict, self.count(features, clip.timestamps_s, verdict)
+        label = None if verdict.unknown else verdict.label
+        return verdict, self.count(features, clip.timestamps_s, label)
 
-    def timeline(self, path: str | os.PathLike, window_s: float = 4.0,
-                 stride_s: float = 1.0) -> tuple[list[VideoPrediction], list[Segment]]:
+    def timeline(self, path: str | os.PathLike, window_s: float = 4.0, stride_s: float = 1.0,
+                 repetitions: bool = False) -> tuple[list[VideoPrediction], list[Segment], list[RepetitionCount]]:
         """Labels sliding windows across a video and merges them into segments.
 
         The video is decoded once at `num_frames / window_s` frames per second
         and each frame is encoded once; each window is the head on
         `num_frames` consecutive frames' features. A window is credited to
         the middle `stride_s` of its span, so segment borders fall where the
-        verdict changes.
+        verdict changes. With `repetitions`, frames are decoded at least
+        `COUNTING_FPS` times a second (windows read every k-th of them) and
+        each segment's repetitions are counted on its own exercise.
+
+        Returns:
+            The windows, the segments, and one `RepetitionCount` per segment
+            (an empty list without `repetitions`).
         """
         if not (window_s > 0 and stride_s > 0):
             raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         period = window_s / self.num_frames
-        features, clip = self._encode_video(path, every_seconds=period)
+        every = max(1, int(np.ceil(COUNTING_FPS * period))) if repetitions else 1
+        fine, clip = self._encode_video(path, every_seconds=period / every)
+        features, times = fine[::every], clip.timestamps_s[:len(fine)][::every]
         step = max(1, int(round(stride_s / period)))
         starts = list(range(0, max(1, len(features) - self.num_frames + 1), step))
         probabilities = self._window_probabilities(features, starts)
@@ -279,6 +318,14 @@ class VideoClassifier:
             part = features[s:s + self.num_frames]
             n = len(part)
             windows.append(make_verdict(path, p, self.class_names, n, int(np.any(part != 0, axis=-1).sum()),
-                                        self.rule, float(clip.timestamps_s[s]),
-                                        float(clip.timestamps_s[s + n - 1]) + period))
-        return windows, merge_windows(windows, clip.info.duration_s)
+                                        self.rule, float(times[s]) if n else 0.0,
+                                        float(times[s + n - 1]) + period if n else 0.0))
+        segments = merge_windows(windows, clip.info.duration_s)
+        counts = []
+        if repetitions:
+            fine_times = np.asarray(clip.timestamps_s[:len(fine)])
+            for segment in segments:
+                inside = (fine_times >= segment.start_s) & (fine_times < segment.end_s)
+                label = None if segment.label == UNKNOWN else segment.label
+                counts.append(self.count(fine[inside], fine_times[inside], label))
+        return windows, segments, counts

@@ -1,0 +1,345 @@
+"""Repetition counting and per-repetition form, measured (BENCHMARKS.md, "Repetitions").
+
+    python benchmarks/repetitions.py synthetic            # true joints of rendered figures, 1-20 reps, pauses
+    python benchmarks/repetitions.py real                 # pushup_form clips joined per person, MoveNet
+    python benchmarks/repetitions.py form --config presets/pushup_form_lightning.py --repeats 2
+    python benchmarks/repetitions.py speed --config presets/pushup_form_lightning.py
+
+MAE is the mean of |predicted - true| / true over videos, OBO the share counted within one repetition
+(RepCount-A's measures). Each part writes benchmarks/results/repetitions_<part>.json.
+
+synthetic: videos of every exercise class with 1-20 repetitions at 1-3 s each (each repetition's tempo jittered
+by up to 25 %), 0-3 s pauses at rest after 30 % of repetitions, starting and ending at rest; the generator's true
+joints (no pose model's errors) are turned into pose features and counted at 8 frames a second. "class-agnostic"
+counts with nothing learnt; "learnt" with the ranges `learn_motion` learns from another set of videos (seed 2).
+Non-exercise motions (standing still, walking, waving) are counted with the label the run would give if it
+misread them as an exercise (the median exercise), to show what the counter alone does; in the classifier they
+are "unknown" first and never counted.
+
+real: benchmarks/labels/pushup_form_repetitions.csv holds hand counts of 60 pushup_form clips (how: that
+folder's README). Each clip is encoded once by MoveNet at --fps frames a second and trimmed to its labelled rest
+span; for every person and k = 1..12, --draws sets of k different clips of that person (numpy seed (k, person,
+draw)) are joined in a random order, as one set of k clips' repetitions. Counting either knows nothing
+("class-agnostic") or learns the push-up's ranges from the other persons' clips ("learnt, other persons").
+
+form: grouped 5-fold CV on pushup_form (correct vs wrong form) with the preset's settings, --repeats fold seeds;
+every held-out clip is decoded at 8 frames a second, its repetitions found, and each repetition judged alone by
+the fold's run (vote and LSTM); a repetition is right when its verdict is the clip's label. Clips where no
+repetition is found are scored whole ("clip fallback").
+
+speed: classify_video's work on one pose run with and without counting, on the pushup_form clips (--clips).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workout_runtime.cli import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
+
+from workout_runtime.repetitions import count_repetitions, learn_motion  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+LABELS = ROOT / "benchmarks" / "labels" / "pushup_form_repetitions.csv"
+WORK = ROOT / "data" / "bench_repetitions"
+SHARED = ROOT.parent / "shared"
+NON_EXERCISE = ("standing_still", "walking", "waving")
+
+
+def scores(pairs) -> dict:
+    """MAE (relative) and OBO over (predicted, true) pairs with true > 0."""
+    pairs = [(p, t) for p, t in pairs if t > 0]
+    if not pairs:
+        return {"videos": 0}
+    errors = [abs(p - t) / t for p, t in pairs]
+    return {"videos": len(pairs), "mae": round(float(np.mean(errors)), 4),
+            "obo": round(float(np.mean([abs(p - t) <= 1 for p, t in pairs])), 4),
+            "exact": round(float(np.mean([p == t for p, t in pairs])), 4)}
+
+
+def pose_features(keypoints: np.ndarray) -> np.ndarray:
+    from toolkit.models.pose_features import PoseFrameFeatures
+    import keras
+
+    return keras.ops.convert_to_numpy(PoseFrameFeatures()(np.asarray(keypoints, np.float32)))
+
+
+def resample(times: np.ndarray, fps: float) -> np.ndarray:
+    """Indices of the frames nearest to every 1/fps seconds."""
+    targets = np.arange(0, times[-1] + 1e-9, 1.0 / fps)
+    return np.clip(np.searchsorted(times, targets), 0, len(times) - 1)
+
+
+def render(out: Path, seed: int, videos_per_class: int, reps_range, classes) -> list[dict]:
+    from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+
+    manifest = out / "manifest.csv"
+    if not manifest.is_file():
+        config = SyntheticConfig(classes=tuple(classes), videos_per_class=videos_per_class, num_performers=6,
+                                 reps_range=reps_range, rep_seconds_range=(1.0, 3.0), max_duration_s=400,
+                                 fps_choices=(15, 24, 30), resolutions=((320, 240), (240, 320)),
+                                 start_at_rest=True, pause_probability=0.3, pause_seconds_range=(0.0, 3.0),
+                                 tempo_jitter=0.25, record_keypoints=True, seed=seed)
+        generate_dataset(out, config)
+    with open(manifest) as f:
+        return list(csv.DictReader(f))
+
+
+def synthetic_features(folder: Path, row: dict, fps: float) -> np.ndarray:
+    path = folder / row["path"]
+    keypoints = np.load(path.with_suffix(".keypoints.npy"))
+    width, height = int(row["width"]), int(row["height"])
+    side = max(width, height)  # to a square frame, so that angles are true angles (as MoveNet's letterbox gives)
+    keypoints = keypoints.copy()
+    keypoints[..., 0] = (keypoints[..., 0] * height + (side - height) / 2) / side
+    keypoints[..., 1] = (keypoints[..., 1] * width + (side - width) / 2) / side
+    times = np.arange(len(keypoints)) / float(row["fps"])
+    return pose_features(keypoints[resample(times, fps)])
+
+
+def run_synthetic(args) -> dict:
+    from toolkit.data.synthetic import EXERCISES
+
+    exercises = list(EXERCISES)
+    test_dir, train_dir = WORK / "synthetic_test", WORK / "synthetic_train"
+    test_rows = render(test_dir, 1, args.videos_per_class, (1, 20), exercises + list(NON_EXERCISE))
+    train_rows = render(train_dir, 2, 4, (1, 6), exercises)
+    by_class: dict[str, list] = {}
+    for row in train_rows:
+        by_class.setdefault(row["label"], []).append(synthetic_features(train_dir, row, args.fps))
+    learnt = learn_motion(by_class, args.fps)
+    results = {"class-agnostic": [], "learnt": []}
+    non_exercise = {}
+    median_class = sorted(learnt["classes"], key=learnt["classes"].get)[len(learnt["classes"]) // 2]
+    for row in test_rows:
+        features = synthetic_features(test_dir, row, args.fps)
+        true = int(row["reps"])
+        if row["label"] in NON_EXERCISE:
+            counted = count_repetitions(features, args.fps, median_class, learnt).count
+            non_exercise.setdefault(row["label"], []).append(counted)
+            continue
+        for name, knowledge, label in (("class-agnostic", None, None), ("learnt", learnt, row["label"])):
+            results[name].append((row["label"], count_repetitions(features, args.fps, label, knowledge).count, true))
+    summary = {name: {"all": scores([(p, t) for _, p, t in found]),
+                      "per_class": {c: scores([(p, t) for l, p, t in found if l == c]) for c in exercises}}
+               for name, found in results.items()}
+    summary["non_exercise_counts"] = {k: {"videos": len(v), "counted_nonzero": int(np.sum(np.array(v) > 0)),
+                                          "mean_count": round(float(np.mean(v)), 2)} for k, v in non_exercise.items()}
+    summary["settings"] = {"fps": args.fps, "videos_per_class": args.videos_per_class, "reps": [1, 20],
+                           "rep_seconds": [1.0, 3.0], "tempo_jitter": 0.25, "pause_probability": 0.3}
+    return summary
+
+
+def encode_clips(model_name: str, paths: list[Path], fps: float, cache: Path) -> dict[str, tuple]:
+    """Per clip (features at `fps`, their times), encoded once and cached."""
+    from toolkit.models.registry import build_encoder
+    from toolkit.models.inference import GraphPredictor
+    from workout_runtime.video import read_frames
+
+    found = {}
+    if cache.is_file():
+        stored = np.load(cache, allow_pickle=False)
+        found = {k[:-2]: (stored[k], stored[k[:-2] + ".t"]) for k in stored.files if k.endswith(".f")}
+    missing = [p for p in paths if str(p) not in found]
+    if missing:
+        encoder = GraphPredictor(build_encoder(model_name, pose_model_dir=SHARED / "models" / "movenet"))
+        for k, path in enumerate(missing):
+            clip = read_frames(path, every_seconds=1.0 / fps, max_side=640)
+            features = np.concatenate([encoder(clip.frames[i:i + 16]) for i in range(0, len(clip.frames), 16)])
+            found[str(path)] = (features, np.asarray(clip.timestamps_s[:len(features)]))
+            print(f"  encoded {k + 1}/{len(missing)} {path.name}", flush=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for key, (f, t) in found.items():
+            arrays[key + ".f"], arrays[key + ".t"] = f, t
+        np.savez(cache, **arrays)
+    return found
+
+
+def read_labels() -> list[dict]:
+    with open(LABELS) as f:
+        return list(csv.DictReader(f))
+
+
+def clip_path(clip: str) -> Path:
+    folder = SHARED / "data" / "pushup_form" / Path(clip).parent
+    return next(folder.glob(Path(clip).name + ".*"))
+
+
+def run_real(args) -> dict:
+    labels = [r for r in read_labels() if int(r["count"]) > 0]
+    paths = [clip_path(r["clip"]) for r in labels]
+    encoded = encode_clips(args.model, paths, args.fps, WORK / f"real_{args.model}_{args.fps:g}fps.npz")
+    trimmed = {}
+    for row, path in zip(labels, paths):
+        features, times = encoded[str(path)]
+        inside = (times >= float(row["rest_start_s"]) - 1e-6) & (times <= float(row["rest_end_s"]) + 1e-6)
+        trimmed[row["clip"]] = features[inside]
+    persons = sorted({r["person"] for r in labels})
+    joined = []  # (person, k, features, true)
+    for person in persons:
+        mine = [r for r in labels if r["person"] == person]
+        for k in range(1, 13):
+            if k > len(mine):
+                continue
+            for draw in range(args.draws):
+                rng = np.random.default_rng([k, persons.index(person), draw])
+                chosen = [mine[i] for i in rng.choice(len(mine), k, replace=False)]
+                joined.append((person, k, np.concatenate([trimmed[r["clip"]] for r in chosen]),
+                               sum(int(r["count"]) for r in chosen)))
+    learnt_without = {p: learn_motion({"push_up": [trimmed[r["clip"]] for r in labels if r["person"] != p]},
+                                      args.fps) for p in persons}
+    out = {}
+    for name in ("class-agnostic", "learnt, other persons"):
+        found = []
+        for person, k, features, true in joined:
+            learnt = learnt_without[person] if name.startswith("learnt") else None
+            label = "push_up" if learnt else None
+            found.append((person, k, count_repetitions(features, args.fps, label, learnt).count, true))
+        out[name] = {"all": scores([(p, t) for _, _, p, t in found]),
+                     "by_k": {f"{lo}-{hi}": scores([(p, t) for _, k, p, t in found if lo <= k <= hi])
+                              for lo, hi in ((1, 1), (2, 4), (5, 8), (9, 12))},
+                     "per_person": {q: scores([(p, t) for o, _, p, t in found if o == q]) for q in persons}}
+    out["settings"] = {"model": args.model, "fps": args.fps, "draws": args.draws, "clips": len(labels),
+                       "joined_videos": len(joined),
+                       "true_reps_range": [int(min(t for *_, t in joined)), int(max(t for *_, t in joined))]}
+    return out
+
+
+def run_form(args) -> dict:
+    from toolkit.config import load_config_module
+    from toolkit.data.manifest import read_manifest
+    from toolkit.data.splits import kfold_manifest
+    from toolkit.temporal.inference import VideoClassifier
+    from toolkit.training.trainer import train_run
+
+    config = load_config_module(args.config)
+    rows = read_manifest(ROOT / config.frames_dir)
+    videos = {r["video_id"]: r for r in rows}
+    video_dir = ROOT / config.video_dir
+    paths = {v: next((video_dir / Path(v).parent).glob(Path(v).name + ".*")) for v in videos}
+    encoded = encode_clips(config.model_name, list(paths.values()), 8.0,
+                           WORK / f"form_{config.model_name}_8fps.npz")
+    per_fold = []
+    for repeat in range(args.repeats):
+        seed = config.seed + repeat
+        for k, subsets in enumerate(kfold_manifest(rows, config.folds, seed, config.validation_fraction)):
+            run_dir = WORK / f"form_runs/{Path(args.config).stem}/repeat_{repeat}/fold_{k}"
+            if not (run_dir / "run.json").is_file() or '"complete"' not in (run_dir / "run.json").read_text():
+                train_run(config.replace(seed=seed), rows, subsets, run_dir, overwrite=True,
+                          aggregators=("vote", "lstm"), feature_cache_dir=ROOT / config.frames_dir / "feature_cache",
+                          progress=False, log=lambda _: None)
+            held_out = sorted({r["video_id"] for r, s in zip(rows, subsets) if s == "test"})
+            fold = {"repeat": repeat, "fold": k}
+            for aggregator in ("vote", "lstm"):
+                classifier = VideoClassifier.from_run(run_dir, aggregator, reject=False)
+                reps_right = reps_total = clips_right = fallback = 0
+                for video in held_out:
+                    features, times = encoded[str(paths[video])]
+                    truth = videos[video]["label"]
+                    picks = ((np.arange(classifier.num_frames) + 0.5) * len(features)
+                             / classifier.num_frames).astype(int) if len(features) > classifier.num_frames \
+                        else np.arange(len(features))
+                    whole = classifier.verdict(features[picks])
+                    clips_right += whole.label == truth
+                    result = classifier.count(features, times, whole.label)
+                    if result.count:
+                        reps_total += result.count
+                        reps_right += sum(r.label == truth for r in result.repetitions)
+                    else:
+                        fallback += 1
+                        reps_total += 1
+                        reps_right += whole.label == truth
+                fold[aggregator] = {"rep_accuracy": reps_right / reps_total, "repetitions": reps_total,
+                                    "clip_accuracy": clips_right / len(held_out), "clips": len(held_out),
+                                    "clip_fallback": fallback}
+            per_fold.append(fold)
+            print(f"  repeat {repeat} fold {k}: " + ", ".join(
+                f"{a} rep {fold[a]['rep_accuracy']:.3f} clip {fold[a]['clip_accuracy']:.3f}"
+                for a in ("vote", "lstm")), flush=True)
+    summary = {}
+    for aggregator in ("vote", "lstm"):
+        for measure in ("rep_accuracy", "clip_accuracy"):
+            values = [f[aggregator][measure] for f in per_fold]
+            summary[f"{aggregator}_{measure}"] = {"mean": round(float(np.mean(values)), 4),
+                                                  "std": round(float(np.std(values)), 4)}
+        summary[f"{aggregator}_clip_fallback"] = int(sum(f[aggregator]["clip_fallback"] for f in per_fold))
+    return {"summary": summary, "folds": per_fold,
+            "settings": {"config": args.config, "repeats": args.repeats, "folds": config.folds, "fps": 8}}
+
+
+def run_speed(args) -> dict:
+    from toolkit.config import load_config_module
+    from toolkit.data.manifest import read_manifest
+    from toolkit.data.splits import split_manifest
+    from toolkit.temporal.inference import VideoClassifier
+    from toolkit.training.trainer import train_run
+
+    config = load_config_module(args.config)
+    rows = read_manifest(ROOT / config.frames_dir)
+    run_dir = WORK / f"speed_run_{Path(args.config).stem}"
+    if not (run_dir / "run.json").is_file() or '"complete"' not in (run_dir / "run.json").read_text():
+        train_run(config, rows, split_manifest(rows, config.validation_fraction, config.test_fraction, config.seed),
+                  run_dir, overwrite=True, aggregators=("vote",),
+                  feature_cache_dir=ROOT / config.frames_dir / "feature_cache", progress=False, log=lambda _: None)
+    classifier = VideoClassifier.from_run(run_dir, "vote")
+    labels = read_labels()[:args.clips]
+    paths = [clip_path(r["clip"]) for r in labels]
+    classifier.classify(paths[0])
+    classifier.classify_with_repetitions(paths[0])  # warm-up: tracing
+    timings = {"classify (16 frames)": [], "classify + reps (8 fps)": [], "count only (NumPy)": []}
+    for path in paths:
+        start = time.perf_counter()
+        classifier.classify(path)
+        timings["classify (16 frames)"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        classifier.classify_with_repetitions(path)
+        timings["classify + reps (8 fps)"].append(time.perf_counter() - start)
+        features, clip = classifier._encode_video(path, every_seconds=1 / 8)
+        start = time.perf_counter()
+        classifier.count(features, clip.timestamps_s, "push_up_correct")
+        timings["count only (NumPy)"].append(time.perf_counter() - start)
+    out = {name: round(float(np.sum(v)), 3) for name, v in timings.items()}
+    out["ratio_reps_to_classify"] = round(out["classify + reps (8 fps)"] / out["classify (16 frames)"], 3)
+    out["ratio_count_to_classify"] = round(out["count only (NumPy)"] / out["classify (16 frames)"], 4)
+    out["clips"] = len(paths)
+    out["seconds_of_video"] = round(float(sum(float(r["duration_s"]) for r in labels)), 1)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=("synthetic", "real", "form", "speed"))
+    parser.add_argument("--fps", type=float, default=8.0, help="frames a second the counter reads")
+    parser.add_argument("--videos-per-class", type=int, default=10, help="synthetic: videos per class")
+    parser.add_argument("--model", default="movenet_thunder", help="real: the pose encoder")
+    parser.add_argument("--draws", type=int, default=5, help="real: joined videos per person and k")
+    parser.add_argument("--config", default="presets/pushup_form_lightning.py", help="form, speed: the preset")
+    parser.add_argument("--repeats", type=int, default=1, help="form: fold seeds")
+    parser.add_argument("--clips", type=int, default=30, help="speed: clips timed")
+    args = parser.parse_args(argv)
+    runner = {"synthetic": run_synthetic, "real": run_real, "form": run_form, "speed": run_speed}[args.part]
+    result = runner(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = {"real": f"_{args.model}_{args.fps:g}fps", "synthetic": f"_{args.fps:g}fps",
+              "form": f"_{Path(args.config).stem}", "speed": f"_{Path(args.config).stem}"}[args.part]
+    path = RESULTS / f"repetitions_{args.part}{suffix}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "folds"}, indent=2))
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
