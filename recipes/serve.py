@@ -208,7 +208,8 @@ def build_app(analysis: Analysis, title: str):
                 verdict = gr.Markdown(elem_id="verdict")
                 chart = gr.Plot(label="class probabilities", elem_id="probabilities")
         timeline = gr.Plot(label="timeline", elem_id="timeline")
-        skeletons = gr.Gallery(label="skeleton on sampled frames (pose runs)", columns=6, elem_id="skeletons")
+        skeletons = gr.Gallery(label="skeleton on sampled frames", columns=6, elem_id="skeletons",
+                               visible=analysis.pose)
         outputs = [verdict, chart, timeline, skeletons]
         button.click(run, [upload, webcam], outputs)
         upload.upload(run, [upload, webcam], outputs)

@@ -88,8 +88,8 @@ def test_classify_video_good_broken_and_json(trained_run, synthetic_videos, tmp_
     assert "4 of 4 frames with evidence" in text
 
 
-def _join_videos(paths, out, size=(160, 120), fps=10):
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+def _join_videos(paths, out, size=(160, 120), fps=10, fourcc="mp4v"):
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*fourcc), fps, size)
     for path in paths:
         capture = cv2.VideoCapture(str(path))
         while True:
@@ -99,6 +99,33 @@ def _join_videos(paths, out, size=(160, 120), fps=10):
             writer.write(cv2.resize(frame, size))
         capture.release()
     writer.release()
+
+
+def test_classify_stream_on_a_file_prints_a_verdict_a_second_with_its_latency(trained_run, synthetic_videos, tmp_path):
+    joined = tmp_path / "stream.mp4"
+    _join_videos(sorted((synthetic_videos / "squat").glob("*.mp4"))[:3], joined)
+    result = run_recipe("classify_stream.py", joined, "--run", trained_run, "--window", 2, "--stride", 1, "--jsonl",
+                        "--fast")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    duration = cv2.VideoCapture(str(joined)).get(cv2.CAP_PROP_FRAME_COUNT) / 10
+    assert abs(len(lines) - int(duration)) <= 1
+    for line in lines:
+        assert line["latency_s"] >= 0 and line["window_end_s"] - line["window_start_s"] <= 2.0 + 1e-6
+        assert line["label"] in json.loads((trained_run / "class_names.json").read_text()) + ["unknown"]
+    assert "verdicts in" in result.stderr and "latency median" in result.stderr
+
+
+def test_classify_stream_ends_cleanly_when_its_source_stops_mid_way(trained_run, synthetic_videos, tmp_path):
+    whole = tmp_path / "whole.avi"
+    _join_videos(sorted((synthetic_videos / "squat").glob("*.mp4"))[:3], whole, fourcc="MJPG")
+    cut = tmp_path / "cut.avi"
+    data = whole.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])  # the recording stops half way
+    result = run_recipe("classify_stream.py", cut, "--run", trained_run, "--stride", 0.5, "--fast")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "verdicts in" in result.stderr and result.stdout.count("latency") >= 1
+    missing = run_recipe("classify_stream.py", tmp_path / "nothing.mp4", "--run", trained_run, check=False)
+    assert missing.returncode == 2 and "nothing.mp4" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_counting_repetitions_on_a_pixel_run_names_what_it_needs(trained_run, synthetic_videos):
