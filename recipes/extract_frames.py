@@ -3,6 +3,7 @@
     python recipes/extract_frames.py                          # config.py: video_dir -> frames_dir
     python recipes/extract_frames.py --videos ../shared/data/workout4 --out data/frames_workout4
     python recipes/extract_frames.py --videos data/myvids --every-seconds 0.5 --group-pattern "^(.*)_\\d+$"
+    python recipes/extract_frames.py --videos data/myvids --out data/frames --runner direct --workers 2   # Beam
 
 Input: <videos>/<class>/<video>.(mp4|avi|mov|mkv|webm|m4v). Output: <out>/<class>/<video>/frame_XXXXX.jpg,
 <out>/manifest.csv (path, label, video_id, group, frame_index, timestamp_s, phash) and <out>/failed.csv.
@@ -12,7 +13,9 @@ case), or near-duplicate clustering of the frames (--group-near-duplicates); the
 class are printed. A group table or manifest that misses videos or has no group column stops the run unless
 --one-group-per-video accepts each uncovered video as its own source. Two videos of a class with one name
 (clip.mp4, clip.avi) get a frame folder each. Unreadable videos are skipped and listed; an interrupted run
-resumes where it stopped. About 1 s per 10 short videos on 2 cores.
+resumes where it stopped. About 1 s per 10 short videos on 2 cores. --runner runs the same per-video work as
+an Apache Beam pipeline (pip install ".[beam]"): "direct" on this machine, or Beam's pipeline options for a
+cluster runner (the workers must see both folders, e.g. on gs://, and have the toolkit installed).
 """
 
 import sys
@@ -41,7 +44,11 @@ def main(argv=None) -> int:
                              "(pHash distance <= BITS, e.g. 10), for datasets with unknown sources")
     parser.add_argument("--one-group-per-video", action="store_true",
                         help="accept videos the group source does not cover as groups of their own")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="videos decoded in parallel (or Beam processes)")
+    parser.add_argument("--runner", metavar="OPTIONS", default=None,
+                        help='run the extraction as an Apache Beam pipeline (pip install ".[beam]"): "direct" for '
+                             'DirectRunner with --workers processes, or Beam pipeline options such as '
+                             '"--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp"')
     add_config_flags(parser, only=("video_dir", "frames_dir", "frames_per_video"))
     args = parser.parse_args(argv)
     config = config_from_args(args)
@@ -54,7 +61,7 @@ def main(argv=None) -> int:
                             group_pattern=args.group_pattern,
                             # Groups inferred from the frames replace whatever the source gave.
                             one_group_per_video=args.one_group_per_video or args.group_near_duplicates is not None,
-                            workers=args.workers)
+                            workers=args.workers, runner=args.runner)
     print(f"{report.frames} frames from {report.extracted} new and {report.resumed} already extracted "
           f"videos -> {report.manifest}")
     for note in report.notes:

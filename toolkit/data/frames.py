@@ -202,7 +202,7 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
                    num_frames: int | None = 16, every_seconds: float | None = None,
                    size: int | tuple[int, int] | None = None, group_csv=None, group_pattern=None,
                    one_group_per_video: bool = False, jpeg_quality: int = 92, workers: int = 2,
-                   progress: bool = True) -> ExtractionReport:
+                   progress: bool = True, runner: str | None = None) -> ExtractionReport:
     """Extracts frames of every video under `video_dir` into `out_dir`.
 
     Args:
@@ -215,8 +215,12 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         group_csv, group_pattern, one_group_per_video: where groups come
             from; see `resolve_groups`.
         jpeg_quality: JPEG quality of written frames.
-        workers: videos decoded in parallel (OpenCV releases the GIL).
+        workers: videos decoded in parallel (OpenCV releases the GIL), or
+            Beam's DirectRunner processes with `runner="direct"`.
         progress: show a progress bar of videos done.
+        runner: None extracts with a thread pool; "direct" or Beam pipeline
+            options ("--runner=DataflowRunner ...") run the same per-video
+            work as an Apache Beam pipeline (`toolkit.data.beam_pipeline`).
 
     Returns:
         An `ExtractionReport`, with the group source, groups per class and
@@ -264,14 +268,26 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         except VideoReadError as error:
             return entry, None, error.reason
 
-    with tqdm(total=len(entries), initial=resumed, desc="extracting frames", unit="video",
-              disable=not progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
-        for entry, rows, reason in pool.map(work, todo):
-            if rows is None:
-                failed.append((str(entry.path), reason))
-            else:
+    if runner is not None:
+        from toolkit.data.beam_pipeline import run_extraction
+
+        failed = run_extraction(todo, out, num_frames, every_seconds, size, jpeg_quality, runner, workers)
+        unreadable = {path for path, _ in failed}
+        for entry in todo:
+            rows = _read_done(out / entry.video_id)
+            if rows is not None:
                 results[entry.video_id] = rows
-            bar.update()
+            elif str(entry.path) not in unreadable:
+                failed.append((str(entry.path), "the pipeline wrote no frames for it"))
+    else:
+        with tqdm(total=len(entries), initial=resumed, desc="extracting frames", unit="video",
+                  disable=not progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+            for entry, rows, reason in pool.map(work, todo):
+                if rows is None:
+                    failed.append((str(entry.path), reason))
+                else:
+                    results[entry.video_id] = rows
+                bar.update()
 
     write_manifest(out / "failed.csv", [{"path": p, "reason": r} for p, r in failed], columns=("path", "reason"))
     if not results:

@@ -13,7 +13,10 @@ users of `tfds.load` get the same leakage-free train/validation/test splits::
     train = builder.as_dataset(split="train")  # image, label, video_id, group, frame_index, timestamp_s
 
 Once prepared, `tfds.load("workout_frames/mine", data_dir=...)` reads it back (after importing
-this module, which registers the builder).
+this module, which registers the builder). `WorkoutFramesConfig(..., beam=True)` generates the
+examples with an Apache Beam pipeline instead (`download_and_prepare(download_config=
+tfds.download.DownloadConfig(manual_dir=..., beam_options=PipelineOptions([...])))`), so a
+cluster runner (Dataflow, Flink, Spark) can decode a large corpus.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class WorkoutFramesConfig(tfds.core.BuilderConfig):
 
     def __init__(self, *, class_names: Sequence[str] = DEFAULT_CLASSES, num_frames: int = 16,
                  image_size: int = 224, validation_fraction: float = 0.15, test_fraction: float = 0.2,
-                 group_pattern: str | None = None, seed: int = 42, **kwargs):
+                 group_pattern: str | None = None, seed: int = 42, beam: bool = False, **kwargs):
         kwargs.setdefault("version", "1.0.0")
         super().__init__(**kwargs)
         self.class_names = list(class_names)
@@ -44,6 +47,9 @@ class WorkoutFramesConfig(tfds.core.BuilderConfig):
         self.test_fraction = test_fraction
         self.group_pattern = group_pattern
         self.seed = seed
+        # Generate examples with an Apache Beam pipeline (pip install ".[beam]"): pass
+        # DownloadConfig(beam_options=...) to run it on a cluster runner.
+        self.beam = beam
 
 
 class WorkoutFrames(tfds.core.GeneratorBasedBuilder):
@@ -89,6 +95,14 @@ class WorkoutFrames(tfds.core.GeneratorBasedBuilder):
                 for name in ("train", "validation", "test") if name in set(subsets)}
 
     def _generate_examples(self, videos):
+        config = self.builder_config
+        if config.beam:
+            from toolkit.data.beam_pipeline import tfds_examples
+
+            return tfds_examples(videos, config.num_frames, config.image_size)
+        return self._generate_locally(videos)
+
+    def _generate_locally(self, videos):
         config = self.builder_config
         for entry, group in videos:
             try:

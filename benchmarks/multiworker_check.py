@@ -1,0 +1,84 @@
+"""Does Keras 3's model.fit train under MultiWorkerMirroredStrategy here? (keras-team/keras#20585)
+
+    python benchmarks/multiworker_check.py
+
+Starts two TensorFlow workers on this machine (TF_CONFIG with two loopback ports), each builds a small Keras
+model under `tf.distribute.MultiWorkerMirroredStrategy` and calls `model.fit` on a tiny dataset, as
+TensorFlow's multi-worker Keras tutorial does. Prints, per worker, "ok" with the final loss, or the error.
+Results: benchmarks/results/multiworker_check.json (with TensorFlow's and Keras' versions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WORKER = r"""
+import json, os, sys
+import numpy as np
+import tensorflow as tf
+import keras
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+with strategy.scope():
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+x = np.random.default_rng(0).normal(size=(256, 8)).astype("float32")
+y = (x[:, 0] > 0).astype("int32")
+data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).repeat()
+try:
+    history = model.fit(data, epochs=2, steps_per_epoch=4, verbose=0)
+    print("RESULT " + json.dumps({"ok": True, "loss": float(history.history["loss"][-1])}))
+except Exception as error:
+    print("RESULT " + json.dumps({"ok": False, "error": f"{type(error).__name__}: {str(error)[:600]}"}))
+"""
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def main() -> int:
+    import keras
+    import tensorflow as tf
+
+    ports = free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+               "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+        workers.append(subprocess.Popen([sys.executable, "-c", WORKER], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True))
+    results = []
+    for worker in workers:
+        try:
+            out, err = worker.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            out, err = worker.communicate()
+            results.append({"ok": False, "error": "timed out after 300 s"})
+            continue
+        lines = [line[7:] for line in out.splitlines() if line.startswith("RESULT ")]
+        results.append(json.loads(lines[-1]) if lines else {"ok": False, "error": err.strip().splitlines()[-1:]})
+    report = {"tensorflow": tf.__version__, "keras": keras.__version__, "workers": results}
+    out_path = ROOT / "benchmarks" / "results" / "multiworker_check.json"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Frame extraction as an Apache Beam pipeline: the same per-video work, on one machine or a cluster.
+
+`extract_frames(..., runner=...)` and the TFDS builder (`WorkoutFramesConfig(beam=True)`) hand their videos to
+Beam instead of a thread pool. Each video is one element: decoded, sampled, resized and (for frame folders)
+written as JPEGs with its done-marker, exactly as the thread pool does, so an interrupted Beam run resumes
+like any other. A video that cannot be read goes to a side output with its reason; it never fails the
+pipeline.
+
+Runner options are Beam's own flags, for example::
+
+    --runner direct                                        # DirectRunner, one process per core
+    --runner "--runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing"
+    --runner "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp"   # a cluster
+
+A cluster's workers must see the video and output folders (a shared file system, or gs:// paths) and have the
+toolkit installed (`--requirements_file` or a container image).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from toolkit.errors import DatasetError
+
+BEAM_INSTALL = 'pip install ".[beam]"'
+
+
+def beam_module():
+    """`apache_beam`, or a clear error naming the extra that installs it."""
+    try:
+        import apache_beam
+    except ImportError:
+        raise DatasetError(f"Running extraction as a Beam pipeline needs Apache Beam: {BEAM_INSTALL}") from None
+    return apache_beam
+
+
+def pipeline_options(runner: str | Sequence[str] | None, workers: int = 2):
+    """Beam `PipelineOptions` from "direct" (DirectRunner, `workers` processes) or Beam's own flags."""
+    beam = beam_module()
+    if runner is None or runner == "direct":
+        flags = ["--runner=DirectRunner", f"--direct_num_workers={max(1, workers)}",
+                 "--direct_running_mode=multi_processing" if workers > 1 else "--direct_running_mode=in_memory"]
+    else:
+        flags = shlex.split(runner) if isinstance(runner, str) else list(runner)
+        if not any(f.startswith("--runner") for f in flags):
+            raise DatasetError(f"Received: runner={runner!r}; expected 'direct' or Beam pipeline options "
+                               f"including --runner=..., e.g. '--runner=DirectRunner --direct_num_workers=2'.")
+    return beam.options.pipeline_options.PipelineOptions(flags)
+
+
+class _ExtractVideo:
+    """Beam DoFn body (kept picklable: plain settings, no open files): one video -> its done-marker or a failure."""
+
+    def __init__(self, out_dir: str, num_frames, every_seconds, size, jpeg_quality: int):
+        self.settings = (out_dir, num_frames, every_seconds, size, jpeg_quality)
+
+    def __call__(self, element):
+        from toolkit.data.frames import VideoEntry, _extract_one
+        from workout_runtime.video import VideoReadError
+
+        out_dir, num_frames, every_seconds, size, jpeg_quality = self.settings
+        entry = VideoEntry(**{k: (Path(v) if k == "path" else v) for k, v in element.items()})
+        try:
+            rows = _extract_one(entry, Path(out_dir), num_frames, every_seconds, size, jpeg_quality)
+        except VideoReadError as error:
+            return [json.dumps({"path": str(entry.path), "reason": error.reason})]
+        del rows  # written to disk with the video's done-marker, which the caller reads
+        return []
+
+
+def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, every_seconds, size,
+                   jpeg_quality: int, runner: str | Sequence[str] | None, workers: int = 2) -> list[tuple[str, str]]:
+    """Extracts `entries` (frames.VideoEntry) with Beam; returns (path, reason) of the unreadable ones."""
+    beam = beam_module()
+    import dataclasses
+
+    elements = [{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(e).items()} for e in entries]
+    if not elements:
+        return []
+    failures_dir = Path(tempfile.mkdtemp(prefix="beam-failed-", dir=str(out_dir)))
+    extract = _ExtractVideo(str(out_dir), num_frames, every_seconds,
+                            list(size) if isinstance(size, tuple) else size, jpeg_quality)
+    with beam.Pipeline(options=pipeline_options(runner, workers)) as pipeline:
+        _ = (pipeline
+             | "videos" >> beam.Create(elements, reshuffle=True)
+             | "extract" >> beam.FlatMap(extract)
+             | "failures" >> beam.io.WriteToText(str(failures_dir / "failed"), file_name_suffix=".jsonl"))
+    failed = []
+    for path in sorted(failures_dir.glob("failed*")):
+        failed.extend((d["path"], d["reason"]) for d in map(json.loads, path.read_text().splitlines()) if d)
+    for path in failures_dir.iterdir():
+        path.unlink()
+    failures_dir.rmdir()
+    return failed
+
+
+def tfds_examples(videos: Sequence, num_frames: int, image_size: int):
+    """The TFDS builder's examples as a Beam transform: (video, group) pairs -> keyed examples.
+
+    Unreadable videos yield nothing (counted in the Beam metric `unreadable_videos`).
+    """
+    beam = beam_module()
+    elements = [{"path": str(entry.path), "label": entry.label, "video_id": entry.video_id, "group": group}
+                for entry, group in videos]
+    return (beam.Create(elements, reshuffle=True)
+            | beam.FlatMap(_video_examples, num_frames=num_frames, image_size=image_size))
+
+
+def _video_examples(element: dict, num_frames: int, image_size: int):
+    import apache_beam as beam
+
+    from workout_runtime.video import VideoReadError, read_frames
+
+    try:
+        clip = read_frames(element["path"], num_frames, size=image_size)
+    except VideoReadError:
+        beam.metrics.Metrics.counter("workout_frames", "unreadable_videos").inc()
+        return
+    for frame, index, ts in zip(clip.frames, clip.frame_indices, clip.timestamps_s):
+        yield f"{element['video_id']}/{int(index)}", {
+            "image": frame, "label": element["label"], "video_id": element["video_id"], "group": element["group"],
+            "frame_index": int(index), "timestamp_s": float(ts)}
