@@ -5,7 +5,7 @@
 Each configuration extracts every video into a fresh folder (16 frames per video, full size, one group per
 video) and is timed end to end (pipeline start-up included). Reports videos per second, the scaling efficiency
 of 2 Beam workers over 1, and a projection for 100 000 videos on N workers from the measured per-video cost
-(linear scaling assumed, start-up excluded). Results: benchmarks/results/beam_extraction.json.
+(linear scaling assumed). Results: benchmarks/results/beam_extraction_<dataset>.json.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> int:
                "projection_100k_videos_hours": {n: round(100_000 * per_video_s / n / 3600, 2)
                                                 for n in (1, 10, 100)},
                "per_video_core_seconds": round(per_video_s, 3)}
-    path = ROOT / "benchmarks" / "results" / "beam_extraction.json"
+    path = ROOT / "benchmarks" / "results" / f"beam_extraction_{Path(args.videos).name}.json"
     path.write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return 0

@@ -10,7 +10,7 @@ MAE is the mean of |predicted - true| / true over videos, OBO the share counted 
 
 synthetic: videos of every exercise class with 1-20 repetitions at 1-3 s each (each repetition's tempo jittered
 by up to 25 %), 0-3 s pauses at rest after 30 % of repetitions, starting and ending at rest; the generator's true
-joints (no pose model's errors) are turned into pose features and counted at 8 frames a second. "class-agnostic"
+joints (no pose model's errors) are turned into pose features and counted at --fps frames a second. "class-agnostic"
 counts with nothing learnt; "learnt" with the ranges `learn_motion` learns from another set of videos (seed 2).
 Non-exercise motions (standing still, walking, waving) are counted with the label the run would give if it
 misread them as an exercise (the median exercise), to show what the counter alone does; in the classifier they
@@ -23,7 +23,7 @@ draw)) are joined in a random order, as one set of k clips' repetitions. Countin
 ("class-agnostic") or learns the push-up's ranges from the other persons' clips ("learnt, other persons").
 
 form: grouped 5-fold CV on pushup_form (correct vs wrong form) with the preset's settings, --repeats fold seeds;
-every held-out clip is decoded at 8 frames a second, its repetitions found, and each repetition judged alone by
+every held-out clip is decoded at --fps frames a second, its repetitions found, and each repetition judged alone by
 the fold's run (vote and LSTM); a repetition is right when its verdict is the clip's label. Clips where no
 repetition is found are scored whole ("clip fallback").
 
@@ -229,8 +229,8 @@ def run_form(args) -> dict:
     videos = {r["video_id"]: r for r in rows}
     video_dir = ROOT / config.video_dir
     paths = {v: next((video_dir / Path(v).parent).glob(Path(v).name + ".*")) for v in videos}
-    encoded = encode_clips(config.model_name, list(paths.values()), 8.0,
-                           WORK / f"form_{config.model_name}_8fps.npz")
+    encoded = encode_clips(config.model_name, list(paths.values()), args.fps,
+                           WORK / f"form_{config.model_name}_{args.fps:g}fps.npz")
     per_fold = []
     for repeat in range(args.repeats):
         seed = config.seed + repeat
@@ -276,7 +276,7 @@ def run_form(args) -> dict:
                                                   "std": round(float(np.std(values)), 4)}
         summary[f"{aggregator}_clip_fallback"] = int(sum(f[aggregator]["clip_fallback"] for f in per_fold))
     return {"summary": summary, "folds": per_fold,
-            "settings": {"config": args.config, "repeats": args.repeats, "folds": config.folds, "fps": 8}}
+            "settings": {"config": args.config, "repeats": args.repeats, "folds": config.folds, "fps": args.fps}}
 
 
 def run_speed(args) -> dict:
@@ -298,20 +298,20 @@ def run_speed(args) -> dict:
     paths = [clip_path(r["clip"]) for r in labels]
     classifier.classify(paths[0])
     classifier.classify_with_repetitions(paths[0])  # warm-up: tracing
-    timings = {"classify (16 frames)": [], "classify + reps (8 fps)": [], "count only (NumPy)": []}
+    timings = {"classify (16 frames)": [], "classify + reps": [], "count only (NumPy)": []}
     for path in paths:
         start = time.perf_counter()
         classifier.classify(path)
         timings["classify (16 frames)"].append(time.perf_counter() - start)
         start = time.perf_counter()
         classifier.classify_with_repetitions(path)
-        timings["classify + reps (8 fps)"].append(time.perf_counter() - start)
-        features, clip = classifier._encode_video(path, every_seconds=1 / 8)
+        timings["classify + reps"].append(time.perf_counter() - start)
+        features, clip = classifier._encode_video(path, every_seconds=1 / args.fps)
         start = time.perf_counter()
         classifier.count(features, clip.timestamps_s, "push_up_correct")
         timings["count only (NumPy)"].append(time.perf_counter() - start)
     out = {name: round(float(np.sum(v)), 3) for name, v in timings.items()}
-    out["ratio_reps_to_classify"] = round(out["classify + reps (8 fps)"] / out["classify (16 frames)"], 3)
+    out["ratio_reps_to_classify"] = round(out["classify + reps"] / out["classify (16 frames)"], 3)
     out["ratio_count_to_classify"] = round(out["count only (NumPy)"] / out["classify (16 frames)"], 4)
     out["clips"] = len(paths)
     out["seconds_of_video"] = round(float(sum(float(r["duration_s"]) for r in labels)), 1)
@@ -321,7 +321,7 @@ def run_speed(args) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=("synthetic", "real", "form", "speed"))
-    parser.add_argument("--fps", type=float, default=8.0, help="frames a second the counter reads")
+    parser.add_argument("--fps", type=float, default=4.0, help="frames a second the counter reads (the toolkit's: 4)")
     parser.add_argument("--videos-per-class", type=int, default=10, help="synthetic: videos per class")
     parser.add_argument("--model", default="movenet_thunder", help="real: the pose encoder")
     parser.add_argument("--draws", type=int, default=5, help="real: joined videos per person and k")
@@ -333,7 +333,7 @@ def main(argv=None) -> int:
     result = runner(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = {"real": f"_{args.model}_{args.fps:g}fps", "synthetic": f"_{args.fps:g}fps",
-              "form": f"_{Path(args.config).stem}", "speed": f"_{Path(args.config).stem}"}[args.part]
+              "form": f"_{Path(args.config).stem}_{args.fps:g}fps", "speed": f"_{Path(args.config).stem}"}[args.part]
     path = RESULTS / f"repetitions_{args.part}{suffix}.json"
     path.write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "folds"}, indent=2))

@@ -20,7 +20,7 @@ comes about a second after the command starts.
 --reps (pose runs) counts repetitions: each one's start, turning point and end, and the run's own verdict on
 that repetition's frames alone (with a form model such as pushup_form's correct/wrong: which repetitions were
 done wrong). With --timeline each segment is counted on its own exercise; "unknown" stretches are not counted.
-Frames are then decoded 8 times a second instead of 16 per video, so a long video takes longer.
+Frames are then decoded 4 times a second instead of 16 per video, so a video longer than 4 s takes longer.
 --reps-plot DIR saves the motion signal with the repetitions marked, one PNG per video or segment.
 """
 

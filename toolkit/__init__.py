@@ -8,7 +8,9 @@ temporal heads' layers), so a run's saved model loads with plain Keras:
     probabilities = model(frames[None])                        # uint8 (1, T, H, W, 3)
 
 Worker processes the toolkit starts to render or decode (which never load a
-model) skip the registration, and with it TensorFlow's start-up cost. The
+model) skip the registration, and with it TensorFlow's start-up cost: the
+multiprocessing children it spawns, and processes started with
+WORKOUT_TOOLKIT_WORKER=1 in their environment (Beam's DirectRunner workers). The
 TensorFlow-free runtime for exported models is the `workout_runtime` package.
 """
 
@@ -17,7 +19,9 @@ import os as _os
 
 from workout_runtime import __version__
 
-if _multiprocessing.parent_process() is None:
+WORKER_ENVIRONMENT = "WORKOUT_TOOLKIT_WORKER"
+
+if _multiprocessing.parent_process() is None and _os.environ.get(WORKER_ENVIRONMENT) != "1":
     # TensorFlow's C++ info logs; recipes also filter what escapes this (workout_runtime.cli.quiet_tensorflow).
     _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from toolkit.models import layers as _model_layers, pose as _pose, pose_features as _pose_features  # noqa: F401

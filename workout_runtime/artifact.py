@@ -199,7 +199,7 @@ class ArtifactVideoClassifier:
                                         float(clip.timestamps_s[start + len(part) - 1]) + period))
         return windows, merge_windows(windows, clip.info.duration_s), []
 
-    def classify_with_repetitions(self, path: str | os.PathLike, fps: float = 8.0):
+    def classify_with_repetitions(self, path: str | os.PathLike, fps: float = 4.0):
         """Not available: an exported artifact outputs probabilities, not the per-frame joints counting reads."""
         raise RunError(f"Counting repetitions needs the run's pose features, which an exported model does not "
                        f"output; count with the run instead: --run RUN --reps (received the artifact "

@@ -170,6 +170,21 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
                      container_count, container_fps)
 
 
+def header_duration_s(path: str | os.PathLike) -> float:
+    """The duration the container's header claims (frame count / fps), without decoding; 0.0 if it says
+    nothing usable. For planning how densely to sample; `probe_video` measures the truth.
+
+    Raises:
+        VideoReadError: the file is missing or not a video.
+    """
+    capture = _open(path)
+    try:
+        count, fps, _, _ = _container_metadata(capture)
+    finally:
+        capture.release()
+    return count / fps if count > 0 and fps > 0 else 0.0
+
+
 def uniform_indices(frame_count: int, num_frames: int) -> np.ndarray:
     """`num_frames` indices spread uniformly in time over `frame_count` frames.
 

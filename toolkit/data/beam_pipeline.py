@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from toolkit import WORKER_ENVIRONMENT
 from toolkit.errors import DatasetError
 
 BEAM_INSTALL = 'pip install ".[beam]"'
@@ -85,11 +86,16 @@ def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, ev
     failures_dir = Path(tempfile.mkdtemp(prefix="beam-failed-", dir=str(out_dir)))
     extract = _ExtractVideo(str(out_dir), num_frames, every_seconds,
                             list(size) if isinstance(size, tuple) else size, jpeg_quality)
-    with beam.Pipeline(options=pipeline_options(runner, workers)) as pipeline:
-        _ = (pipeline
-             | "videos" >> beam.Create(elements, reshuffle=True)
-             | "extract" >> beam.FlatMap(extract)
-             | "failures" >> beam.io.WriteToText(str(failures_dir / "failed"), file_name_suffix=".jsonl"))
+    # DirectRunner's worker processes inherit this and skip TensorFlow's import (they only decode and write).
+    previous = os.environ.get(WORKER_ENVIRONMENT)
+    os.environ[WORKER_ENVIRONMENT] = "1"
+    try:
+        _run(beam, runner, workers, elements, extract, failures_dir)
+    finally:
+        if previous is None:
+            os.environ.pop(WORKER_ENVIRONMENT, None)
+        else:
+            os.environ[WORKER_ENVIRONMENT] = previous
     failed = []
     for path in sorted(failures_dir.glob("failed*")):
         failed.extend((d["path"], d["reason"]) for d in map(json.loads, path.read_text().splitlines()) if d)
@@ -97,6 +103,18 @@ def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, ev
         path.unlink()
     failures_dir.rmdir()
     return failed
+
+
+def _run(beam, runner, workers: int, elements: list, extract, failures_dir: Path) -> None:
+    import logging
+
+    # The local job service relays every worker's start-up warnings; real failures still raise.
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    with beam.Pipeline(options=pipeline_options(runner, workers)) as pipeline:
+        _ = (pipeline
+             | "videos" >> beam.Create(elements, reshuffle=True)
+             | "extract" >> beam.FlatMap(extract)
+             | "failures" >> beam.io.WriteToText(str(failures_dir / "failed"), file_name_suffix=".jsonl"))
 
 
 def tfds_examples(videos: Sequence, num_frames: int, image_size: int):

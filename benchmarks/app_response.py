@@ -1,0 +1,90 @@
+"""Web app response time: a 10 s video uploaded to recipes/serve.py until the page's outputs come back.
+
+    python benchmarks/app_response.py --run runs/quickstart --repeats 5
+
+Starts the app on a free loopback port, renders a 10 s synthetic video (640x480, 30 fps), and sends it through
+Gradio's own client (upload + queue + the same function the page calls) --repeats times after one warm-up.
+Results: benchmarks/results/app_response.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ten_second_video(path: Path) -> Path:
+    import cv2
+
+    from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+
+    if path.is_file():
+        return path
+    source = path.parent / "app_source"
+    generate_dataset(source, SyntheticConfig(classes=("squat",), videos_per_class=1, reps_range=(5, 5),
+                                             rep_seconds_range=(2.0, 2.0), max_duration_s=10, fps_choices=(30,),
+                                             resolutions=((640, 480),), seed=4), progress=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    capture = cv2.VideoCapture(str(next(source.glob("squat/*.mp4"))))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def main() -> int:
+    from gradio_client import Client, handle_file
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    video = ten_second_video(ROOT / "data" / "bench_app" / "ten_seconds.mp4")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(ROOT / "recipes" / "serve.py"), "--run", args.run, "--port",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(180):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        client = Client(url, verbose=False)
+        endpoint = next(name for name in client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+        times = []
+        for k in range(args.repeats + 1):
+            started = time.perf_counter()
+            client.predict(handle_file(str(video)), None, api_name=endpoint)
+            if k:  # the first call traces the model
+                times.append(time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(30)
+    report = {"run": args.run, "video": "10 s, 640x480, 30 fps", "endpoint": endpoint,
+              "seconds_median": round(float(np.median(times)), 2), "seconds_all": [round(t, 2) for t in times]}
+    path = ROOT / "benchmarks" / "results" / "app_response.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
