@@ -83,6 +83,12 @@ def test_a_movement_much_smaller_than_the_exercise_usually_makes_is_not_counted(
     assert count_repetitions(features, FPS, "squat", learnt).count == len(truth)
 
 
+def test_ranges_of_runs_from_before_version_0_2_are_not_used_as_a_yardstick(recorded):
+    features, truth, _ = recorded["squat"]
+    old = {"scales": {"knee_angle": 0.5}, "classes": {"squat": 1000.0}}  # measured on rescaled signals
+    assert count_repetitions(features, FPS, "squat", old).count == len(truth)
+
+
 def test_no_body_means_no_count():
     result = count_repetitions(np.zeros((40, 64), np.float32), FPS)
     assert result.count == 0 and result.reason == "no body in enough frames"

@@ -249,7 +249,8 @@ def count_repetitions(features: np.ndarray, fps: float, label: str | None = None
                    if v is not None), default=0.0)
     if largest < MIN_SIGNAL_RANGE:
         return RepetitionCount(0, [], "motion", values, times, "no movement large enough for a repetition")
-    classes = learnt.get("classes", {})
+    # Runs trained before version 0.2 measured their ranges on rescaled signals ("scales"): not comparable.
+    classes = {} if "scales" in learnt else learnt.get("classes", {})
     usual = classes.get(label) if label in classes else (float(np.median(list(classes.values()))) if classes else 0)
     moved = signal_range(values)
     if usual and moved < MIN_RELATIVE_RANGE * usual:
