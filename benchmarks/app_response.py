@@ -23,29 +23,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ten_second_video(path: Path) -> Path:
-    import cv2
-
-    from toolkit.data.synthetic import SyntheticConfig, generate_dataset
-
-    if path.is_file():
-        return path
-    source = path.parent / "app_source"
-    generate_dataset(source, SyntheticConfig(classes=("squat",), videos_per_class=1, reps_range=(5, 5),
-                                             rep_seconds_range=(2.0, 2.0), max_duration_s=10, fps_choices=(30,),
-                                             resolutions=((640, 480),), seed=4), progress=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    capture = cv2.VideoCapture(str(next(source.glob("squat/*.mp4"))))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        writer.write(frame)
-    writer.release()
-    return path
-
-
 def main() -> int:
     from gradio_client import Client, handle_file
 
@@ -53,7 +30,10 @@ def main() -> int:
     parser.add_argument("--run", required=True)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    video = ten_second_video(ROOT / "data" / "bench_app" / "ten_seconds.mp4")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from stream import synthetic_clip
+
+    video = synthetic_clip(ROOT / "data" / "bench_app" / "ten_seconds.mp4", 10.0, seed=4)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

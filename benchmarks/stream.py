@@ -27,25 +27,20 @@ from workout_runtime.cli import quiet_tensorflow  # noqa: E402
 quiet_tensorflow()
 
 
-def make_video(path: Path, seconds: float) -> Path:
-    import cv2
+def synthetic_clip(path: Path, seconds: float, seed: int = 3) -> Path:
+    """A 640x480, 30 fps synthetic squat video of `seconds` (2 s a repetition), rendered once."""
+    import shutil
 
     from toolkit.data.synthetic import SyntheticConfig, generate_dataset
 
     if path.is_file():
         return path
-    source = path.parent / "stream_source"
-    generate_dataset(source, SyntheticConfig(classes=("squat",), videos_per_class=1, reps_range=(40, 40),
-                                             rep_seconds_range=(2.0, 2.0), max_duration_s=seconds,
-                                             fps_choices=(30,), resolutions=((640, 480),), seed=3), progress=False)
-    capture = cv2.VideoCapture(str(next(source.glob("squat/*.mp4"))))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        writer.write(frame)
-    writer.release()
+    source = path.parent / f"{path.stem}_source"
+    generate_dataset(source, SyntheticConfig(classes=("squat",), videos_per_class=1,
+                                             reps_range=(int(seconds // 2),) * 2, rep_seconds_range=(2.0, 2.0),
+                                             max_duration_s=seconds, fps_choices=(30,), resolutions=((640, 480),),
+                                             seed=seed), progress=False)
+    shutil.copy(next(source.glob("squat/*.mp4")), path)
     return path
 
 
@@ -74,7 +69,7 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=4.0)
     parser.add_argument("--stride", type=float, default=1.0)
     args = parser.parse_args()
-    video = make_video(ROOT / "data" / "bench_stream" / f"stream_{args.seconds:g}s.mp4", args.seconds)
+    video = synthetic_clip(ROOT / "data" / "bench_stream" / f"stream_{args.seconds:g}s.mp4", args.seconds)
     results = [measure(run, video, args.window, args.stride) for run in args.run]
     out = ROOT / "benchmarks" / "results" / "stream.json"
     out.parent.mkdir(parents=True, exist_ok=True)
