@@ -1,6 +1,6 @@
 """Quick start: the whole job end to end on freshly rendered synthetic workout videos, offline.
 
-    python recipes/quickstart.py            # about 4 minutes on 2 CPU cores
+    python recipes/quickstart.py            # about 2.5 minutes on 2 CPU cores
     python recipes/quickstart.py --smoke    # tiny everything, about a minute: checks the plumbing
 
 Steps: render synthetic videos (7 exercises, 16 recurring performers) -> extract 16 frames per video ->
