@@ -267,9 +267,15 @@ class VideoClassifier:
         return result
 
     def _judge(self, features: np.ndarray, times_s: np.ndarray, repetition: Repetition) -> Repetition:
-        """The verdict on one repetition's frames (up to `num_frames`, spread uniformly over it)."""
+        """The verdict on one repetition's frames, stretched or thinned to `num_frames` spread over it.
+
+        The heads learnt from `num_frames` frames spread over a training clip, which mostly holds one or two
+        repetitions; a repetition read at 4 frames a second has 3-15. Repeating its frames in order to
+        `num_frames` gives the sequence heads the pace they know (pushup_form, per-repetition LSTM 0.555 ->
+        0.592 over 10 folds; voting is unchanged, as a mean should be).
+        """
         inside = np.flatnonzero((times_s >= repetition.start_s - 1e-6) & (times_s <= repetition.end_s + 1e-6))
-        if len(inside) > self.num_frames:
+        if len(inside):
             inside = inside[((np.arange(self.num_frames) + 0.5) * len(inside) / self.num_frames).astype(int)]
         verdict = self.verdict(features[inside], start_s=repetition.start_s, end_s=repetition.end_s)
         return dataclasses.replace(repetition, label=verdict.label, confidence=round(float(verdict.confidence), 4))
