@@ -97,13 +97,11 @@ def render(out: Path, seed: int, videos_per_class: int, reps_range, classes) -> 
 
 
 def synthetic_features(folder: Path, row: dict, fps: float) -> np.ndarray:
+    from toolkit.data.synthetic import square_keypoints
+
     path = folder / row["path"]
     keypoints = np.load(path.with_suffix(".keypoints.npy"))
-    width, height = int(row["width"]), int(row["height"])
-    side = max(width, height)  # to a square frame, so that angles are true angles (as MoveNet's letterbox gives)
-    keypoints = keypoints.copy()
-    keypoints[..., 0] = (keypoints[..., 0] * height + (side - height) / 2) / side
-    keypoints[..., 1] = (keypoints[..., 1] * width + (side - width) / 2) / side
+    keypoints = square_keypoints(keypoints, int(row["width"]), int(row["height"]))
     times = np.arange(len(keypoints)) / float(row["fps"])
     return pose_features(keypoints[resample(times, fps)])
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset, square_keypoints
 from workout_runtime.repetitions import count_repetitions, learn_motion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,11 +26,7 @@ def pose_features(keypoints: np.ndarray, width: int, height: int) -> np.ndarray:
 
     from toolkit.models.pose_features import PoseFrameFeatures
 
-    side = max(width, height)
-    keypoints = keypoints.copy()
-    keypoints[..., 0] = (keypoints[..., 0] * height + (side - height) / 2) / side
-    keypoints[..., 1] = (keypoints[..., 1] * width + (side - width) / 2) / side
-    return keras.ops.convert_to_numpy(PoseFrameFeatures()(keypoints.astype(np.float32)))
+    return keras.ops.convert_to_numpy(PoseFrameFeatures()(square_keypoints(keypoints, width, height)))
 
 
 @pytest.fixture(scope="module")

@@ -61,17 +61,13 @@ class _ExtractVideo:
         self.settings = (out_dir, num_frames, every_seconds, size, jpeg_quality)
 
     def __call__(self, element):
-        from toolkit.data.frames import VideoEntry, _extract_one
-        from workout_runtime.video import VideoReadError
+        from toolkit.data.frames import VideoEntry, extract_video
 
         out_dir, num_frames, every_seconds, size, jpeg_quality = self.settings
         entry = VideoEntry(**{k: (Path(v) if k == "path" else v) for k, v in element.items()})
-        try:
-            rows = _extract_one(entry, Path(out_dir), num_frames, every_seconds, size, jpeg_quality)
-        except VideoReadError as error:
-            return [json.dumps({"path": str(entry.path), "reason": error.reason})]
-        del rows  # written to disk with the video's done-marker, which the caller reads
-        return []
+        # The rows are on disk with the video's done-marker, which the caller reads; only failures flow on.
+        _, reason = extract_video(entry, Path(out_dir), num_frames, every_seconds, size, jpeg_quality)
+        return [json.dumps({"path": str(entry.path), "reason": reason})] if reason else []
 
 
 def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, every_seconds, size,

@@ -190,6 +190,16 @@ def _extract_one(entry: VideoEntry, out_dir: Path, num_frames: int | None, every
     return rows
 
 
+def extract_video(entry: VideoEntry, out_dir: Path, num_frames: int | None, every_seconds: float | None, size,
+                  jpeg_quality: int) -> tuple[list[dict] | None, str | None]:
+    """One video's frames written to `out_dir` (see `_extract_one`): (its rows, None), or (None, why it is
+    unreadable). Shared by the thread pool and the Beam pipeline."""
+    try:
+        return _extract_one(entry, out_dir, num_frames, every_seconds, size, jpeg_quality), None
+    except VideoReadError as error:
+        return None, error.reason
+
+
 def _read_done(video_out: Path) -> list[dict] | None:
     done = video_out / _VIDEO_DONE
     if not done.is_file():
@@ -263,10 +273,7 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     resumed = len(results)
 
     def work(entry: VideoEntry):
-        try:
-            return entry, _extract_one(entry, out, num_frames, every_seconds, size, jpeg_quality), None
-        except VideoReadError as error:
-            return entry, None, error.reason
+        return entry, *extract_video(entry, out, num_frames, every_seconds, size, jpeg_quality)
 
     if runner is not None:
         from toolkit.data.beam_pipeline import run_extraction

@@ -747,6 +747,16 @@ def coco_keypoints(joints: dict[str, Point], to_pixels: Callable[[Point], np.nda
     return keypoints
 
 
+def square_keypoints(keypoints: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`coco_keypoints` of a `width` x `height` frame moved into the square that letterboxes it (as MoveNet
+    sees a frame), so that angles between joints are true angles."""
+    side = max(width, height)
+    square = np.array(keypoints, dtype=np.float32, copy=True)
+    square[..., 0] = (square[..., 0] * height + (side - height) / 2) / side
+    square[..., 1] = (square[..., 1] * width + (side - width) / 2) / side
+    return square
+
+
 def _render_job(args: tuple) -> dict:
     return render_video(*args)
 
