@@ -52,6 +52,7 @@ def test_runner_options_without_a_runner_are_refused(videos_with_a_broken_one, t
     with pytest.raises(DatasetError, match="--runner="):
         extract_frames(videos_with_a_broken_one, tmp_path / "x", num_frames=2, progress=False,
                        one_group_per_video=True, runner="--direct_num_workers=2")
+    assert not (tmp_path / "x").exists()  # refused before anything is written
 
 
 def test_the_tfds_builder_generates_through_beam(synthetic_videos, tmp_path):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -71,46 +72,38 @@ class _ExtractVideo:
 
 
 def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, every_seconds, size,
-                   jpeg_quality: int, runner: str | Sequence[str] | None, workers: int = 2) -> list[tuple[str, str]]:
-    """Extracts `entries` (frames.VideoEntry) with Beam; returns (path, reason) of the unreadable ones."""
+                   jpeg_quality: int, options) -> list[tuple[str, str]]:
+    """Extracts `entries` (frames.VideoEntry) with Beam under `options` (`pipeline_options`); returns
+    (path, reason) of the unreadable ones."""
     beam = beam_module()
     import dataclasses
+    import logging
 
     elements = [{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(e).items()} for e in entries]
     if not elements:
         return []
-    failures_dir = Path(tempfile.mkdtemp(prefix="beam-failed-", dir=str(out_dir)))
     extract = _ExtractVideo(str(out_dir), num_frames, every_seconds,
                             list(size) if isinstance(size, tuple) else size, jpeg_quality)
+    # The local job service relays every worker's start-up warnings; real failures still raise.
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
     # DirectRunner's worker processes inherit this and skip TensorFlow's import (they only decode and write).
     previous = os.environ.get(WORKER_ENVIRONMENT)
     os.environ[WORKER_ENVIRONMENT] = "1"
+    failures_dir = Path(tempfile.mkdtemp(prefix="beam-failed-", dir=str(out_dir)))
     try:
-        _run(beam, runner, workers, elements, extract, failures_dir)
+        with beam.Pipeline(options=options) as pipeline:
+            _ = (pipeline
+                 | "videos" >> beam.Create(elements, reshuffle=True)
+                 | "extract" >> beam.FlatMap(extract)
+                 | "failures" >> beam.io.WriteToText(str(failures_dir / "failed"), file_name_suffix=".jsonl"))
+        return [(d["path"], d["reason"]) for path in sorted(failures_dir.glob("failed*"))
+                for d in map(json.loads, path.read_text().splitlines()) if d]
     finally:
+        shutil.rmtree(failures_dir, ignore_errors=True)
         if previous is None:
             os.environ.pop(WORKER_ENVIRONMENT, None)
         else:
             os.environ[WORKER_ENVIRONMENT] = previous
-    failed = []
-    for path in sorted(failures_dir.glob("failed*")):
-        failed.extend((d["path"], d["reason"]) for d in map(json.loads, path.read_text().splitlines()) if d)
-    for path in failures_dir.iterdir():
-        path.unlink()
-    failures_dir.rmdir()
-    return failed
-
-
-def _run(beam, runner, workers: int, elements: list, extract, failures_dir: Path) -> None:
-    import logging
-
-    # The local job service relays every worker's start-up warnings; real failures still raise.
-    logging.getLogger("apache_beam").setLevel(logging.ERROR)
-    with beam.Pipeline(options=pipeline_options(runner, workers)) as pipeline:
-        _ = (pipeline
-             | "videos" >> beam.Create(elements, reshuffle=True)
-             | "extract" >> beam.FlatMap(extract)
-             | "failures" >> beam.io.WriteToText(str(failures_dir / "failed"), file_name_suffix=".jsonl"))
 
 
 def tfds_examples(videos: Sequence, num_frames: int, image_size: int):

@@ -248,6 +248,11 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         num_frames = None
     entries, notes = discover_videos(video_dir)
     groups, group_source = resolve_groups(entries, video_dir, group_csv, group_pattern, one_group_per_video)
+    beam_options = None
+    if runner is not None:  # bad pipeline options are refused before anything is written
+        from toolkit.data.beam_pipeline import pipeline_options
+
+        beam_options = pipeline_options(runner, workers)
     out = Path(out_dir)
     settings = {"num_frames": num_frames, "every_seconds": every_seconds,
                 "size": list(size) if isinstance(size, (tuple, list)) else size}
@@ -278,7 +283,7 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     if runner is not None:
         from toolkit.data.beam_pipeline import run_extraction
 
-        failed = run_extraction(todo, out, num_frames, every_seconds, size, jpeg_quality, runner, workers)
+        failed = run_extraction(todo, out, num_frames, every_seconds, size, jpeg_quality, beam_options)
         unreadable = {path for path, _ in failed}
         for entry in todo:
             rows = _read_done(out / entry.video_id)
