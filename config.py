@@ -56,10 +56,22 @@ transformer_units = 64
 transformer_layers = 2
 
 # === Verdicts ===
-# Answer "unknown" when the evidence is weak: too few frames with a body (pose encoders), or a
-# top probability below the level accept_rate of the validation videos reach.
+# Answer "unknown" when the evidence is weak: too few frames with a body (pose encoders), the
+# "other" class wins (runs trained with negatives), or the exercise score is below the level
+# accept_rate of real exercise videos reach. That level is set from out-of-fold predictions of
+# the training videos (calibration_folds grouped folds; 0 uses the validation videos instead).
 reject_unknown = True
-accept_rate = 0.95
+accept_rate = 0.97
+calibration_folds = 3
+# Real videos of anything but exercise (sports, music, everyday actions), laid out like
+# ../shared/data/nonexercise_video: <folder>/<sub-folder>/<video> with a manifest.csv naming each
+# video's group (its source). A run learns them as an extra class, "other", split by source like
+# the exercises. None trains without one (then "unknown" rests on the top probability alone).
+negatives = None
+# The exercise score the threshold applies to: "exercise_probability" (1 - P(other); the best
+# in BENCHMARKS.md) or "max_probability" (the top exercise's probability). Without negatives
+# both are the top probability.
+rejection_score = "exercise_probability"
 
 # === Training ===
 batch_size = 32

@@ -39,7 +39,6 @@ from toolkit.models.pose_features import PoseFrameFeatures  # noqa: E402
 from toolkit.temporal.heads import build_vote_head  # noqa: E402
 from toolkit.training.features import clip_picks  # noqa: E402
 from toolkit.training.heads import fit_frame_head, fit_sequence_head, predict_arrays  # noqa: E402
-from toolkit.training.trainer import calibrate_threshold  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AGGREGATORS = ("vote", "lstm", "transformer")

@@ -45,9 +45,11 @@ def describe(prediction) -> str:
 
 
 def describe_repetitions(result, indent: str = "  ") -> list[str]:
+    unconfirmed = (f" counted as {result.exercise}, an unconfirmed exercise (the verdict is unknown)"
+                   if result.unconfirmed else "")
     if not result.count:
-        return [f"{indent}repetitions: 0 ({result.reason or 'no whole repetition'})"]
-    lines = [f"{indent}repetitions: {result.count}"]
+        return [f"{indent}repetitions: 0 ({result.reason or 'no whole repetition'}){unconfirmed}"]
+    lines = [f"{indent}repetitions: {result.count}{unconfirmed}"]
     for k, rep in enumerate(result.repetitions, start=1):
         verdict = f"  {rep.label} ({rep.confidence:.0%})" if rep.label else ""
         lines.append(f"{indent}  {k:>3}  {rep.start_s:7.2f}-{rep.end_s:7.2f} s, turning at {rep.turn_s:.2f} s{verdict}")
@@ -102,7 +104,8 @@ def main(argv=None) -> int:
     results, failures = [], []
     for path in args.videos:
         try:
-            stem = Path(path).stem
+            # The folder too: clips of one name in different folders must not overwrite each other's plots.
+            stem = f"{Path(path).resolve().parent.name}_{Path(path).stem}"
             if args.timeline:
                 windows, segments, counts = classifier.timeline(path, args.window, args.stride, args.reps)
                 entries = [vars(s) | ({"repetitions": c.to_dict()} if args.reps else {})

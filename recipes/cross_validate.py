@@ -24,7 +24,7 @@ from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 quiet_tensorflow()
 
 from toolkit.config import add_config_flags, config_from_args  # noqa: E402
-from toolkit.data.sources import add_dataset_flags, dataset_from_args, feature_cache_dir  # noqa: E402
+from toolkit.data.sources import add_dataset_flags, add_negatives, dataset_from_args, feature_cache_dir  # noqa: E402
 from toolkit.evaluation.cross_validation import cross_validate  # noqa: E402
 from toolkit.temporal.heads import AGGREGATORS, SEQUENCE_AGGREGATORS  # noqa: E402
 
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     add_config_flags(parser)
     args = parser.parse_args(argv)
     config = config_from_args(args)
-    dataset = dataset_from_args(args, config.frames_dir)
+    dataset = add_negatives(dataset_from_args(args, config.frames_dir), config.negatives, config.frames_per_video)
     print("\n".join(dataset.summary()))
     config = config.replace(frames_dir=str(dataset.root.resolve()),
                             pose_model_dir=str(Path(config.pose_model_dir).resolve()))

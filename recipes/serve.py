@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.verdicts import OTHER
 
 quiet_tensorflow()
 
@@ -89,7 +90,8 @@ class Analysis:
         from workout_runtime.video import read_frames
 
         kind = self.check(path)
-        result = {"kind": kind, "segments": [], "repetitions": None, "skeletons": []}
+        result = {"kind": kind, "segments": [], "repetitions": None, "skeletons": [],
+                  "rule": self.classifier.image_rule if kind == "image" else self.classifier.rule}
         if kind == "image":
             image = read_image(path)
             if self.classifier.aggregator == "vote":
@@ -127,6 +129,8 @@ def verdict_markdown(result: dict) -> str:
             text += "\n".join(lines)
         else:
             text += f"\n\nrepetitions: 0 ({count.reason or 'no whole repetition'})"
+        if count.unconfirmed:
+            text += f"\n\n(counted as **{count.exercise}**, an unconfirmed exercise: the verdict is unknown)"
     return text
 
 
@@ -136,12 +140,21 @@ def probability_figure(result: dict, class_names):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    v = result["verdict"]
+    v, rule = result["verdict"], result.get("rule")
     names = sorted(class_names, key=lambda c: v.probabilities[c])
-    fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
+    values = [v.probabilities[n] for n in names]
     colours = ["#4c72b0" if n == v.top_label else "#a6bddb" for n in names]
-    ax.barh(names, [v.probabilities[n] for n in names], color=colours)
+    if rule is not None and rule.other_class is not None and rule.score == "exercise_probability":
+        # The score the threshold applies to, as a bar of its own: 1 - P(other).
+        names, values = ["exercise (1 - other)", *names], [1 - v.probabilities[OTHER], *values]
+        colours = ["#dd8452", *colours]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
+    ax.barh(names, values, color=colours)
     ax.axvline(1 / len(class_names), color="grey", linestyle="--", linewidth=1, label="chance (uniform)")
+    if rule is not None and rule.threshold is not None:
+        # Beside chance, so that a long bar under an "unknown" headline explains itself.
+        ax.axvline(rule.threshold, color="#c44e52", linestyle=":", linewidth=1.5,
+                   label=f"needed to accept ({rule.threshold:.2f})")
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability")
     ax.legend(loc="lower right", fontsize=8)

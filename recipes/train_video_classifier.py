@@ -30,7 +30,7 @@ from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 quiet_tensorflow()
 
 from toolkit.config import add_config_flags, config_from_args  # noqa: E402
-from toolkit.data.sources import add_dataset_flags, dataset_from_args, feature_cache_dir  # noqa: E402
+from toolkit.data.sources import add_dataset_flags, add_negatives, dataset_from_args, feature_cache_dir  # noqa: E402
 from toolkit.data.splits import load_split, split_manifest, split_rows  # noqa: E402
 from toolkit.evaluation.evaluate import summarise, train_and_evaluate  # noqa: E402
 from toolkit.temporal.heads import AGGREGATORS  # noqa: E402
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     add_config_flags(parser)
     args = parser.parse_args(argv)
     config = config_from_args(args)
-    dataset = dataset_from_args(args, config.frames_dir)
+    dataset = add_negatives(dataset_from_args(args, config.frames_dir), config.negatives, config.frames_per_video)
     print("\n".join(dataset.summary()))
     # The run records its data and pose model as absolute paths, so evaluate.py finds them from anywhere.
     config = config.replace(frames_dir=str(dataset.root.resolve()),

@@ -10,8 +10,9 @@ from toolkit.data.splits import split_manifest
 from toolkit.data.synthetic import SyntheticConfig, generate_dataset
 from toolkit.evaluation.rejection import confidence_scores, rejection_report
 from toolkit.temporal.inference import VideoClassifier
-from toolkit.training.trainer import calibrate_threshold, train_run
-from workout_runtime.verdicts import UNKNOWN, RejectionRule, make_verdict
+from toolkit.training.calibration import calibrate_rule, wilson_interval
+from toolkit.training.trainer import train_run
+from workout_runtime.verdicts import OTHER, UNKNOWN, RejectionRule, make_verdict, rule_from_info
 
 
 def test_rule_judges_evidence_then_confidence():
@@ -25,11 +26,46 @@ def test_rule_judges_evidence_then_confidence():
     assert make_verdict("a", np.array([0.55, 0.45]), classes, 16, 16, RejectionRule(None, 0.0)).label == "squat"
 
 
-def test_threshold_accepts_the_chosen_share_of_validation_videos():
+def test_threshold_accepts_the_chosen_share_of_exercise_videos():
     probabilities = np.array([[p, 1 - p] for p in np.linspace(0.5, 1.0, 101)])
-    threshold = calibrate_threshold(probabilities, 0.95)
-    assert np.mean(probabilities.max(1) >= threshold) == pytest.approx(0.95, abs=0.011)
-    assert calibrate_threshold(np.zeros((0, 2)), 0.95) is None
+    rule, stats = calibrate_rule(probabilities, np.zeros(101, int), np.full(101, 16), 16, 0.95, None,
+                                 "max_probability")
+    assert np.mean(probabilities.max(1) >= rule.threshold) == pytest.approx(0.95, abs=0.011)
+    assert stats["exercises_refused"] == pytest.approx(0.05, abs=0.011)
+    low, high = stats["exercises_refused_interval"]
+    assert low < stats["exercises_refused"] < high
+    empty, _ = calibrate_rule(np.zeros((0, 2)), np.zeros(0, int), np.zeros(0), 16, 0.95, None, "max_probability")
+    assert empty.threshold is None
+
+
+def test_the_other_class_refuses_and_is_never_named():
+    classes = ["squat", "lunge", OTHER]
+    rule = RejectionRule(threshold=0.7, min_evidence=0.25, other_class=2, score="exercise_probability")
+    other = make_verdict("a", np.array([0.2, 0.1, 0.7]), classes, 16, 16, rule)
+    assert other.label == UNKNOWN and other.top_label == "squat" and "not an exercise" in other.unknown_reason
+    doubtful = make_verdict("a", np.array([0.4, 0.25, 0.35]), classes, 16, 16, rule)
+    assert doubtful.label == UNKNOWN and doubtful.top_label == "squat" and "1 - other" in doubtful.unknown_reason
+    assert make_verdict("a", np.array([0.7, 0.1, 0.2]), classes, 16, 16, rule).label == "squat"
+    # Without rejection the top class named is still an exercise.
+    accept = rule_from_info({"other_class": 2, "threshold": 0.5}, reject=False)
+    assert make_verdict("a", np.array([0.2, 0.1, 0.7]), classes, 16, 16, accept).label == "squat"
+
+
+def test_other_class_rule_calibrates_on_exercises_and_reports_negatives():
+    rng = np.random.default_rng(0)
+    exercise = rng.dirichlet([8, 1, 1], 200)
+    negative = rng.dirichlet([1, 1, 8], 100)
+    labels = np.r_[np.zeros(200, int), np.full(100, 2)]
+    rule, stats = calibrate_rule(np.r_[exercise, negative], labels, np.full(300, 16), 16, 0.97, 2,
+                                 "exercise_probability")
+    assert stats["calibrated_on"] == 200 and stats["exercises_refused"] <= 0.05
+    assert stats["negatives"] == 100 and stats["negatives_accepted"] < 0.2
+
+
+def test_refusal_names_distinct_numbers():
+    reason = RejectionRule(threshold=0.32612).judge(np.array([0.32571, 0.3, 0.3]), 1, 1)
+    assert reason is not None and "0.3257 is below the calibrated 0.3261" in reason, reason
+    assert wilson_interval(0, 10)[0] == 0.0 and 0.25 < wilson_interval(0, 10)[1] < 0.35
 
 
 def test_rejection_report_measures_separation():

@@ -28,6 +28,7 @@ from toolkit.errors import UserError
 from toolkit.models.registry import MODEL_NAMES, PIXEL_ENCODERS, UnknownModelError, encoder_info
 from toolkit.temporal.heads import AGGREGATORS
 from toolkit.temporal.layers import VotePooling
+from workout_runtime.verdicts import REJECTION_SCORES
 
 TEMPORAL_AGGREGATORS = AGGREGATORS
 VOTE_METHODS = VotePooling.METHODS
@@ -61,7 +62,10 @@ class Config:
     transformer_layers: int = 2
     # === Verdicts ===
     reject_unknown: bool = True
-    accept_rate: float = 0.95
+    accept_rate: float = 0.97
+    negatives: str | None = None
+    rejection_score: str = "exercise_probability"
+    calibration_folds: int = 3
     # === Training ===
     batch_size: int = 32
     epochs: int = 10
@@ -152,6 +156,11 @@ class Config:
         if not isinstance(self.reject_unknown, bool):
             fail("reject_unknown", "True or False")
         fraction("accept_rate", 0.5, 1.0)
+        if self.negatives is not None and (not isinstance(self.negatives, (str, os.PathLike)) or not str(self.negatives)):
+            fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
+        choice("rejection_score", REJECTION_SCORES)
+        if self.calibration_folds != 0:
+            integer("calibration_folds", 2)
         integer("batch_size", 1)
         integer("epochs", 0)
         integer("fine_tune_epochs", 0)

@@ -61,6 +61,7 @@ class Exported:
     path: Path
     contract_path: Path
     contract: dict
+    run_dir: Path
 
 
 @keras.saving.register_keras_serializable(package="workout_toolkit")
@@ -227,19 +228,22 @@ def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = 
                   "frame_geometry": ({"size": info.frame_size} if info.frame_size else {"max_side": info.max_side}),
                   "order": "RGB, 0-255; frames sampled uniformly in time; missing frames all zero"},
         "outputs": {"probabilities": [1, len(info.class_names)], "frames_with_evidence": [1]},
+        # The whole rule, so that every backend gives the verdict the Keras run gives.
         "rejection": {"threshold": settings.get("threshold"), "min_evidence": settings.get("min_evidence", 0.25),
-                      "frame_threshold": settings.get("frame_threshold")},
-        "toolkit_version": info.toolkit_version, "run": str(run_dir.resolve()),
+                      "frame_threshold": settings.get("frame_threshold"), "other_class": settings.get("other_class"),
+                      "score": settings.get("score", "max_probability")},
+        # The run's folder name only: a contract carries no path of the machine that exported it.
+        "toolkit_version": info.toolkit_version, "run": run_dir.resolve().name,
         "exported": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     contract_path = out.with_name(out.name + ".json")
     contract_path.write_text(json.dumps(contract, indent=2))
-    return Exported(out, contract_path, contract)
+    return Exported(out, contract_path, contract, run_dir)
 
 
 def check_parity(exported: Exported, clips) -> dict:
     """The artifact against the run's Keras model on the same clips: largest probability difference, top-1 agreement."""
-    run_dir, contract = Path(exported.contract["run"]), exported.contract
+    run_dir, contract = exported.run_dir, exported.contract
     model = build_export_model(load_video_model(run_dir, contract["aggregator"]))
     if contract["format"] == "savedmodel":
         loaded = tf.saved_model.load(str(exported.path))  # kept alive: its functions reference its variables

@@ -22,8 +22,8 @@ from typing import Sequence
 import numpy as np
 
 from workout_runtime.errors import RunError
-from workout_runtime.verdicts import (ACCEPT_ALL, RejectionRule, Segment, VideoPrediction, make_verdict,
-                                      merge_windows)
+from workout_runtime.verdicts import (Segment, VideoPrediction, image_rule_from_info, make_verdict, merge_windows,
+                                      rule_from_info)
 from workout_runtime.video import read_frames
 
 
@@ -113,8 +113,7 @@ class ArtifactVideoClassifier:
         geometry = contract["input"]["frame_geometry"]
         self.frame_size, self.max_side = geometry.get("size"), geometry.get("max_side")
         rule = contract.get("rejection", {})
-        self.rule = RejectionRule(rule.get("threshold"), rule.get("min_evidence", 0.25)) if reject else ACCEPT_ALL
-        self.image_rule = RejectionRule(rule.get("frame_threshold"), 1.0) if reject else ACCEPT_ALL
+        self.rule, self.image_rule = rule_from_info(rule, reject), image_rule_from_info(rule, reject)
         self.aggregator = contract.get("aggregator", "vote")
         self.description = (f"{contract['format']} export ({contract.get('quantize', 'none')}) of the "
                             f"{self.aggregator} model over {contract.get('model_name')} features")

@@ -89,6 +89,9 @@ class RepetitionCount:
         values: the smoothed signal, one value per frame (empty without a body).
         times_s: each frame's time.
         reason: why nothing was counted, else None.
+        unconfirmed: when the verdict was "unknown" but a body moved, why it was
+            (the count is then on the top exercise, not a confirmed one); else None.
+        exercise: the exercise whose usual range of motion was the yardstick.
     """
 
     count: int
@@ -97,10 +100,12 @@ class RepetitionCount:
     values: np.ndarray
     times_s: np.ndarray
     reason: str | None = None
+    unconfirmed: str | None = None
+    exercise: str | None = None
 
     def to_dict(self) -> dict:
-        return {"count": self.count, "signal": self.signal, "reason": self.reason,
-                "repetitions": [dataclasses.asdict(r) for r in self.repetitions]}
+        return {"count": self.count, "signal": self.signal, "reason": self.reason, "exercise": self.exercise,
+                "unconfirmed": self.unconfirmed, "repetitions": [dataclasses.asdict(r) for r in self.repetitions]}
 
 
 def _pair(features: np.ndarray, left: int, right: int) -> np.ndarray:

@@ -14,13 +14,15 @@ import tensorflow as tf
 
 from toolkit.data.augment import AugmentConfig, augment_clip, augment_image, build_augmenter
 from toolkit.data.manifest import rows_by_video
+from workout_runtime.verdicts import OTHER
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def class_names_of(rows: Sequence[Mapping]) -> list[str]:
-    """Sorted distinct labels: the class order of every model."""
-    return sorted({r["label"] for r in rows})
+    """Sorted distinct labels, the "other" class (negatives) last: the class order of every model."""
+    labels = {r["label"] for r in rows}
+    return sorted(labels - {OTHER}) + ([OTHER] if OTHER in labels else [])
 
 
 def balanced_class_weights(counts: Sequence[int]) -> dict[int, float]:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from toolkit.data.images import load_image_folder
 from toolkit.data.manifest import read_manifest
+from toolkit.data.negatives import negative_rows, negatives_frames_dir, read_negative_rows
 from toolkit.data.splits import groups_per_class
 from toolkit.errors import DatasetError
+from workout_runtime.verdicts import OTHER
 
 
 @dataclasses.dataclass
@@ -74,12 +76,18 @@ def add_dataset_flags(parser: argparse.ArgumentParser, required: bool = False) -
 
 def load_dataset(frames: str | os.PathLike | None = None, images: str | os.PathLike | None = None,
                  group_csv=None, group_pattern=None, group_near_duplicates: int | None = None,
-                 one_group_per_video: bool = False, unit: str | None = None) -> Dataset:
+                 one_group_per_video: bool = False, unit: str | None = None,
+                 negatives_frames: str | os.PathLike | None = None) -> Dataset:
     """Rows of a frame folder or an image folder (`unit` is accepted so `Dataset.describe()` round-trips).
+
+    `negatives_frames`: extracted negatives (`add_negatives`) joined as the class "other".
 
     Raises:
         DatasetError: neither given, missing folder, bad layout, bad groups.
     """
+    if negatives_frames is not None:
+        dataset = load_dataset(frames, images, group_csv, group_pattern, group_near_duplicates, one_group_per_video)
+        return _joined(dataset, read_negative_rows(negatives_frames, dataset.rows), Path(negatives_frames))
     if images is not None:
         folder = load_image_folder(images, group_pattern=group_pattern, group_csv=group_csv,
                                    near_duplicate_distance=group_near_duplicates,
@@ -95,6 +103,31 @@ def load_dataset(frames: str | os.PathLike | None = None, images: str | os.PathL
                            "has its groups in its manifest (set them when extracting, with recipes/extract_frames.py).")
     rows = read_manifest(frames)
     return Dataset(rows, Path(frames), "videos", f"the manifest of {frames}", [])
+
+
+def _joined(dataset: Dataset, negatives: list[dict], negatives_frames: Path) -> Dataset:
+    videos = len({r["video_id"] for r in negatives})
+    groups = len({r["group"] for r in negatives})
+    return Dataset(dataset.rows + negatives, dataset.root, dataset.unit, dataset.group_source,
+                   dataset.notes + [f"{videos} negative videos from {groups} sources join as the class '{OTHER}' "
+                                    f"(frames in {negatives_frames})"],
+                   {**dataset.options, "negatives_frames": str(negatives_frames.resolve())})
+
+
+def add_negatives(dataset: Dataset, negatives_dir: str | os.PathLike | None, num_frames: int,
+                  progress: bool = True) -> Dataset:
+    """The dataset with the videos of `negatives_dir` (extracted beside its frames, or resumed) as the class "other".
+
+    Raises:
+        DatasetError: an image folder (negatives are videos), or a bad negatives folder (`negative_rows`).
+    """
+    if negatives_dir is None:
+        return dataset
+    if dataset.unit != "videos":
+        raise DatasetError(f"negatives={str(negatives_dir)!r} applies to video runs (--frames); an image folder "
+                           f"takes non-exercise photos as a class folder of its own.")
+    rows = negative_rows(negatives_dir, dataset.root, num_frames, dataset.rows, progress)
+    return _joined(dataset, rows, negatives_frames_dir(negatives_dir, dataset.root))
 
 
 def dataset_from_args(args: argparse.Namespace, default_frames: str | os.PathLike) -> Dataset:

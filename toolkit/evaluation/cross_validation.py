@@ -13,6 +13,7 @@ computed once and shared by every fold.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from toolkit.config import Config
+from toolkit.config import Config, config_to_dict
 from toolkit.data.splits import kfold_manifest, split_rows
 from toolkit.errors import DatasetError
 from toolkit.evaluation.evaluate import models_of, score_run
@@ -35,17 +36,41 @@ def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_
              vote_methods: Sequence[str], aggregators: Sequence[str],
              feature_cache_dir: str | os.PathLike | None = None, verbose: int | str = 0,
              unit: str = "videos") -> dict[str, dict]:
-    """Trains one fold and returns {aggregator: report} for its held-out videos (reused if already done)."""
+    """Trains one fold and returns {aggregator: report} for its held-out videos.
+
+    A finished fold is reused only when its key (every setting, the frames and the split; `fold_key`) is the
+    same; a fold of other settings is trained again, never reported under these.
+    """
     done = fold_dir / FOLD_REPORT
-    if done.is_file():  # A finished fold of an interrupted run: reuse it.
-        return json.loads(done.read_text())
+    key = fold_key(config, rows, subsets, vote_methods, aggregators)
+    if done.is_file():  # A finished fold of an interrupted run: reuse it if it was made the same way.
+        try:
+            saved = json.loads(done.read_text())
+        except (OSError, json.JSONDecodeError):
+            saved = {}
+        if isinstance(saved, dict) and saved.get("key") == key and "reports" in saved:
+            return saved["reports"]
     trained = train_run(config, rows, subsets, fold_dir, aggregators=aggregators, feature_cache_dir=feature_cache_dir,
                         overwrite=True, save_models=False, verbose=verbose, progress=False, log=lambda _: None)
     test_rows = split_rows(rows, subsets)["test"]
     reports = score_run(models_of(trained), test_rows, trained.features, vote_methods, config.seed, fold_dir,
                         prefix="test", unit=unit)
-    done.write_text(json.dumps(reports, indent=2))
+    done.write_text(json.dumps({"key": key, "reports": reports}, indent=2))
     return reports
+
+
+def fold_key(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], vote_methods: Sequence[str],
+             aggregators: Sequence[str]) -> str:
+    """A hash of everything a fold's figures depend on: the config, the frames (path, label, group), the split, what
+    is scored, and the toolkit's version."""
+    from toolkit.training.trainer import toolkit_version
+
+    digest = hashlib.sha1(json.dumps({"config": config_to_dict(config), "vote_methods": list(vote_methods),
+                                      "aggregators": list(aggregators), "version": toolkit_version()},
+                                     sort_keys=True, default=str).encode())
+    for row, subset in zip(rows, subsets):
+        digest.update(f"{row.get('abs_path', row['path'])}|{row['label']}|{row['group']}|{subset}\n".encode())
+    return digest.hexdigest()
 
 
 def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.PathLike, folds: int | None = None,
@@ -112,8 +137,22 @@ def summarise_folds(per_repeat: Sequence[Sequence[Mapping[str, Mapping]]]) -> li
             row[f"{metric}_repeat_means"] = [float(np.mean([f[name][metric] for f in repeat])) for repeat in per_repeat]
         for chance in ("chance_uniform", "chance_majority"):
             row[chance] = float(np.mean([fold[name].get(chance, np.nan) for fold in all_folds]))
+        row.update(_rejection_summary([fold[name].get("rejection") or {} for fold in all_folds]))
         rows.append(row)
     return rows
+
+
+def _rejection_summary(folds: Sequence[Mapping]) -> dict:
+    """Mean and standard deviation over folds of what "unknown" did (folds without a figure left out)."""
+    values: dict[str, list[float]] = {}
+    for fold in folds:
+        for key in ("exercises_refused", "exercises_accepted_and_right", "negatives_accepted"):
+            if fold.get(key) is not None:
+                values.setdefault(key, []).append(fold[key])
+        for score, auroc in (fold.get("auroc") or {}).items():
+            values.setdefault(f"auroc_{score}", []).append(auroc)
+    return {f"{key}_{stat}": float(f(v)) for key, v in values.items()
+            for stat, f in (("mean", np.mean), ("std", lambda x: np.std(x, ddof=1) if len(x) > 1 else 0.0))}
 
 
 def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: int, repeats: int = 1) -> None:
@@ -133,6 +172,19 @@ def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: 
         seeds = ", ".join(f"{v:.3f}" for v in r["accuracy_repeat_means"])
         lines.append(f"| {r['aggregator']} | {r['level']} | " + " | ".join(cells)
                      + f" | {seeds} | {r['chance_uniform']:.2f} uniform, {r['chance_majority']:.2f} majority |")
+    rejection = [r for r in summary if "exercises_refused_mean" in r]
+    if rejection:
+        scores = sorted({k[len("auroc_"):-len("_mean")] for r in rejection for k in r if k.startswith("auroc_")
+                         and k.endswith("_mean")})
+        lines += ["", "\"unknown\" on the held-out videos (the run's own rule):", "",
+                  "| aggregator | exercises refused | exercises accepted and right | negatives accepted | "
+                  + " | ".join(f"AUROC {s}" for s in scores) + " |",
+                  "|---|---|---|---|" + "---|" * len(scores)]
+        for r in rejection:
+            def cell(key):
+                return f"{r[key + '_mean']:.3f} ± {r[key + '_std']:.3f}" if key + "_mean" in r else "-"
+            lines.append(f"| {r['aggregator']} | {cell('exercises_refused')} | {cell('exercises_accepted_and_right')}"
+                         f" | {cell('negatives_accepted')} | " + " | ".join(cell(f"auroc_{s}") for s in scores) + " |")
     lines += ["", f"Mean ± standard deviation over all {summary[0]['folds']} folds (seeds {config.seed}.."
                   f"{config.seed + repeats - 1}); no group (video, person, source) is on two sides of any fold.",
               "Chance: guessing uniformly, and always naming each fold's most frequent class (mean over folds)."]

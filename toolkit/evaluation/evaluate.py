@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from toolkit.evaluation.metrics import classification_report, format_report, save_report
+from toolkit.evaluation.rejection import rejection_report
 from toolkit.temporal.heads import build_vote_head
 from toolkit.temporal.layers import VotePooling
 from toolkit.temporal.run_files import RunInfo, load_video_model, read_run_info
@@ -25,6 +26,7 @@ from toolkit.temporal.video_model import split_video_model
 from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
 from toolkit.training.heads import evidence_frames, predict_arrays
 from toolkit.training.trainer import TrainedRun
+from workout_runtime.verdicts import OTHER, REJECTION_SCORES, exercise_scores, rule_from_info
 
 
 @dataclasses.dataclass
@@ -91,22 +93,69 @@ def score_run(models: RunModels, rows: Sequence[Mapping], features: Mapping[str,
         if out_dir is not None:
             save_report(reports["image"], out_dir, f"{prefix}_image", f"{prefix} set (images)")
         return reports
+    # With an "other" class the classification figures are on the exercise videos, each named by its top
+    # exercise (as a verdict names it), so they compare with runs without negatives; what "unknown" does to
+    # exercises and to negatives is the "rejection" part of each video report.
+    other = class_names.index(OTHER) if OTHER in class_names else None
+    exercises = [c for c in class_names if c != OTHER]
     x, y = evidence_frames(frames)
     seen = np.any(frames["features"] != 0, axis=-1)
-    reports = {"frame": classification_report(y, predict_arrays(models.frame_head, x).argmax(1), class_names,
-                                              frames["groups"][seen], seed)}
+    keep = y != other if other is not None else np.ones(len(y), bool)
+    frame_predictions = _top_exercise(predict_arrays(models.frame_head, x), other)
+    reports = {"frame": classification_report(y[keep], frame_predictions[keep], exercises,
+                                              frames["groups"][seen][keep], seed)}
     clips = clip_arrays(rows, features, class_names, num_frames)
+    is_exercise = clips["labels"] != other if other is not None else np.ones(len(clips["labels"]), bool)
+    evidence = np.any(clips["features"] != 0, axis=-1).sum(axis=1)
     heads = {f"video_{m}": build_vote_head(models.frame_head, num_frames, m) for m in vote_methods}
     heads.update({f"video_{a}": h for a, h in models.heads.items() if a != "vote"})
     for name, head in heads.items():
-        predictions = predict_arrays(head, clips["features"]).argmax(1)
-        reports[name] = classification_report(clips["labels"], predictions, class_names, clips["groups"], seed)
+        probabilities = predict_arrays(head, clips["features"])
+        predictions = _top_exercise(probabilities, other)
+        reports[name] = classification_report(clips["labels"][is_exercise], predictions[is_exercise], exercises,
+                                              clips["groups"][is_exercise], seed)
+        aggregator = "vote" if name[6:] in VotePooling.METHODS else name[6:]
+        settings = models.info.aggregators.get(aggregator, {})
+        reports[name]["rejection"] = rejection_figures(probabilities, clips["labels"], evidence, num_frames,
+                                                       rule_from_info(settings), other)
     if out_dir is not None:
         frame_level = "frames with evidence" if models.info.frame_size is None else "frames"
         for name, report in reports.items():
             level = frame_level if name == "frame" else f"{unit}, {name[6:]}"
             save_report(report, out_dir, f"{prefix}_{name}", f"{prefix} set ({level})")
     return reports
+
+
+def _top_exercise(probabilities: np.ndarray, other: int | None) -> np.ndarray:
+    """Per row, the index of the top exercise among the exercise classes (the "other" column dropped)."""
+    if other is None:
+        return probabilities.argmax(1)
+    return np.delete(probabilities, other, axis=1).argmax(1)
+
+
+def rejection_figures(probabilities: np.ndarray, labels: np.ndarray, evidence: np.ndarray, num_frames: int,
+                      rule, other: int | None) -> dict:
+    """What a run's rule does on labelled clips: exercises refused, and with negatives, negatives accepted and the
+    AUROC of every candidate score (exercises against negatives; a clip without evidence scores 0)."""
+    is_exercise = labels != other if other is not None else np.ones(len(labels), bool)
+    refused = np.array([rule.judge(p, int(e), num_frames) is not None for p, e in zip(probabilities, evidence)],
+                       dtype=bool)
+    figures = {"threshold": rule.threshold, "score": rule.score,
+               "exercises": int(is_exercise.sum()),
+               "exercises_refused": float(refused[is_exercise].mean()) if is_exercise.any() else None}
+    top = _top_exercise(probabilities, other)
+    exercise_labels = labels if other is None else np.where(labels > other, labels - 1, labels)
+    accepted_correct = (~refused) & (top == exercise_labels) & is_exercise
+    figures["exercises_accepted_and_right"] = float(accepted_correct[is_exercise].mean()) if is_exercise.any() else None
+    if other is not None and (~is_exercise).any() and is_exercise.any():
+        seen = evidence >= max(1.0, rule.min_evidence * num_frames)
+        figures["negatives"] = int((~is_exercise).sum())
+        figures["negatives_accepted"] = float((~refused[~is_exercise]).mean())
+        figures["auroc"] = {}
+        for score in REJECTION_SCORES:
+            values = np.where(seen, exercise_scores(probabilities, other, score), 0.0)
+            figures["auroc"][score] = rejection_report(values[is_exercise], values[~is_exercise], None)["auroc"]
+    return figures
 
 
 def summarise(reports: Mapping[str, dict], prefix: str = "test") -> str:

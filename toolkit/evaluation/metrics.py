@@ -99,6 +99,15 @@ def format_report(report: dict, title: str) -> str:
     lines.append(f"  chance: {report['chance_uniform']:.3f} guessing uniformly, {report['chance_majority']:.3f} "
                  f"always naming the most frequent class")
     lines.extend(f"  warning: {w}" for w in report.get("warnings", []))
+    rejection = report.get("rejection")
+    if rejection and rejection.get("exercises_refused") is not None:
+        text = (f"  unknown: {rejection['exercises_refused']:.3f} of {rejection['exercises']} exercise videos refused, "
+                f"{rejection['exercises_accepted_and_right']:.3f} accepted and right")
+        if "negatives_accepted" in rejection:
+            aurocs = ", ".join(f"{k} {v:.3f}" for k, v in rejection["auroc"].items())
+            text += (f"; {rejection['negatives_accepted']:.3f} of {rejection['negatives']} negatives accepted "
+                     f"(AUROC {aurocs})")
+        lines.append(text)
     width = max(len(n) for n in report["per_class"]) + 2
     lines.append(f"  {'class':<{width}} precision  recall   f1     support")
     for name, m in report["per_class"].items():

@@ -25,8 +25,8 @@ from toolkit.temporal.run_files import load_video_model, read_run_info
 from toolkit.temporal.video_model import build_video_model, split_video_model
 from workout_runtime.errors import RunError
 from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions
-from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction, make_verdict,
-                                      merge_windows, rule_from_info)
+from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction,
+                                      image_rule_from_info, make_verdict, merge_windows, rule_from_info)
 from workout_runtime.video import Clip, header_duration_s, read_frames
 
 # Frames a second decoded for counting: a quick repetition (about a second) still spans 4 frames, and
@@ -63,7 +63,8 @@ class VideoClassifier:
         self.num_frames, self.frame_size, self.max_side = int(num_frames), frame_size, max_side
         self.rule, self.description, self.aggregator = rule, description, aggregator
         # Single images are judged by the frame head with its own calibration (see `classify_images`).
-        self.image_rule = RejectionRule(None, min_evidence=1.0) if rule is not ACCEPT_ALL else ACCEPT_ALL
+        self.image_rule = dataclasses.replace(rule, threshold=None, min_evidence=1.0) \
+            if rule.min_evidence > 0 else rule
         # Pose runs: the signal each exercise's repetitions are counted on (run.json "repetitions").
         self.repetition_signals: dict = {}
 
@@ -97,8 +98,7 @@ class VideoClassifier:
             description = f"{method} vote over frames of {info.model_name}"
         classifier = cls(model, info.class_names, info.num_frames, info.frame_size, info.max_side,
                          rule_from_info(settings, reject), description, aggregator)
-        if "frame_threshold" in settings and reject:
-            classifier.image_rule = RejectionRule(settings["frame_threshold"], min_evidence=1.0)
+        classifier.image_rule = image_rule_from_info(settings, reject)
         classifier.repetition_signals = info.repetitions
         return classifier
 
@@ -233,17 +233,20 @@ class VideoClassifier:
         return verdicts
 
     def count(self, features: np.ndarray, times_s: np.ndarray, label: str | None,
-              judge: bool = True) -> RepetitionCount:
+              judge: bool = True, unconfirmed: str | None = None) -> RepetitionCount:
         """Repetitions in a stretch of encoded frames `(n, F)` taken at `times_s`.
 
         Args:
-            label: the stretch's verdict: its exercise's usual range of motion
-                is the yardstick for "too small to be a repetition". None (the
-                verdict "unknown") counts nothing: a person who is not
-                exercising does no repetitions.
+            label: the stretch's exercise: its usual range of motion is the
+                yardstick for "too small to be a repetition". None (no body
+                was seen) counts nothing.
             judge: also give each repetition the run's verdict on its own
                 frames (`Repetition.label`, `.confidence`): with a form model,
                 which repetitions were done wrong.
+            unconfirmed: the verdict was "unknown" for this reason, and
+                `label` is only the top exercise: the count is still made
+                (a periodic motion is counted, a still or aimless one is not)
+                and marked as unconfirmed, never silently dropped.
 
         Raises:
             RunError: the run's encoder does not see joints (not a pose run).
@@ -254,9 +257,9 @@ class VideoClassifier:
         times_s = np.asarray(times_s, dtype=np.float64)[:len(features)]
         fps = 1.0 / float(np.median(np.diff(times_s))) if len(times_s) > 1 else 1.0
         if label is None:
-            return RepetitionCount(0, [], None, np.zeros(0), times_s, "not counted: the verdict is unknown")
+            return RepetitionCount(0, [], None, np.zeros(0), times_s, "not counted: no body was seen")
         result = count_repetitions(features, fps, label, self.repetition_signals)
-        result.times_s = times_s
+        result.times_s, result.unconfirmed, result.exercise = times_s, unconfirmed, label
         # count_repetitions measures time from the first frame; the stretch may start later.
         offset = float(times_s[0]) if len(times_s) else 0.0
         result.repetitions = [dataclasses.replace(r, start_s=round(r.start_s + offset, 3),
@@ -265,6 +268,24 @@ class VideoClassifier:
         if judge:
             result.repetitions = [self._judge(features, times_s, r) for r in result.repetitions]
         return result
+
+    @staticmethod
+    def counting_label(verdicts: Sequence[VideoPrediction]) -> tuple[str | None, str | None]:
+        """(the exercise to count as, why it is unconfirmed) for a stretch with these verdicts.
+
+        A confirmed exercise counts as itself; an "unknown" stretch in which a
+        body was seen counts as its most frequent top exercise, marked
+        unconfirmed; a stretch where no body was seen is not counted (None).
+        """
+        named = [v.label for v in verdicts if not v.unknown]
+        if named:
+            return max(set(named), key=named.count), None
+        seen = [v for v in verdicts if v.frames_with_evidence > 0]
+        if not seen:
+            return None, None
+        tops = [v.top_label for v in seen]
+        top = max(set(tops), key=tops.count)
+        return top, next(v.unknown_reason for v in seen if v.top_label == top)
 
     def _judge(self, features: np.ndarray, times_s: np.ndarray, repetition: Repetition) -> Repetition:
         """The verdict on one repetition's frames, stretched or thinned to `num_frames` spread over it.
@@ -296,8 +317,8 @@ class VideoClassifier:
         picks = ((np.arange(self.num_frames) + 0.5) * len(features) / self.num_frames).astype(int) \
             if len(features) > self.num_frames else np.arange(len(features))
         verdict = self.verdict(features[picks], str(path), 0.0, clip.info.duration_s)
-        label = None if verdict.unknown else verdict.label
-        return verdict, self.count(features, clip.timestamps_s, label)
+        label, unconfirmed = self.counting_label([verdict])
+        return verdict, self.count(features, clip.timestamps_s, label, unconfirmed=unconfirmed)
 
     def timeline(self, path: str | os.PathLike, window_s: float = 4.0, stride_s: float = 1.0,
                  repetitions: bool = False) -> tuple[list[VideoPrediction], list[Segment], list[RepetitionCount]]:
@@ -337,6 +358,8 @@ class VideoClassifier:
             fine_times = np.asarray(clip.timestamps_s[:len(fine)])
             for segment in segments:
                 inside = (fine_times >= segment.start_s) & (fine_times < segment.end_s)
-                label = None if segment.label == UNKNOWN else segment.label
-                counts.append(self.count(fine[inside], fine_times[inside], label))
+                covering = [w for w in windows if segment.start_s <= (w.start_s + w.end_s) / 2 <= segment.end_s]
+                label, unconfirmed = self.counting_label(covering) if segment.label == UNKNOWN \
+                    else (segment.label, None)
+                counts.append(self.count(fine[inside], fine_times[inside], label, unconfirmed=unconfirmed))
         return windows, segments, counts

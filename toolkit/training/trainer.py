@@ -12,7 +12,7 @@
    fine-tuned after its head has trained (`encoder_training`).
 3. Features of every frame, cached (`features`), and the heads on them
    (`heads`): the frame head, then the LSTM and the transformer on clips.
-4. Rejection thresholds calibrated on the validation videos.
+4. Rejection rules calibrated on out-of-fold predictions of the training videos (`calibration`).
 5. One video model per aggregator, saved as `<aggregator>.keras`, and
    `run.json` marked complete. An interrupted run resumes when started again
    with the same settings; a finished one is never overwritten silently.
@@ -43,9 +43,10 @@ from toolkit.training.curves import plot_training_curves
 from toolkit.training.distribute import replicas, training_strategy
 from toolkit.training.encoder_training import CHECKPOINT_DIR, ENCODER_LOG, train_encoder
 from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
+from toolkit.training.calibration import calibrate_rule, out_of_fold_predictions
 from toolkit.training.heads import evidence_frames, fit_frame_head, fit_sequence_head, predict_arrays
 from workout_runtime.repetitions import learn_motion
-from workout_runtime.verdicts import RejectionRule
+from workout_runtime.verdicts import OTHER
 
 FEATURE_CACHE = "feature_cache"
 
@@ -128,11 +129,47 @@ def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool = False) -> b
     return True
 
 
-def calibrate_threshold(probabilities: np.ndarray, accept_rate: float) -> float | None:
-    """The top probability that `accept_rate` of the (validation) videos reach; None without any."""
-    if not len(probabilities):
-        return None
-    return float(np.quantile(np.max(probabilities, axis=1), 1.0 - accept_rate))
+def _calibrate(config: Config, parts, frames, clips, features, class_names, heads, frame_head, info,
+               other_class: int | None, log: Callable[[str], None]) -> dict[str, dict]:
+    """Each aggregator's rejection rule (and the frame head's, for images) with what it does, as run.json records it.
+
+    Cross-fitted on the training videos (`toolkit.training.calibration`) unless `calibration_folds` is 0 or the
+    training side has a single group; then on the validation videos.
+    """
+    sequence = [a for a in heads if a != "vote"]
+    validation = ({"frames": frames["validation"], "clips": clips["validation"]}
+                  if len(clips["validation"]["labels"]) else None)
+    oof = None
+    if config.calibration_folds:
+        oof = out_of_fold_predictions(parts["train"], features, validation, class_names, config, sequence,
+                                      info.frame_head_exclude, info.pose_features)
+    if oof is not None:
+        source = f"out-of-fold predictions of {len(oof.labels)} training videos ({oof.folds} grouped folds)"
+        predicted = {a: (oof.clips[a], oof.labels, oof.evidence) for a in heads}
+        frame_set = (oof.frames, oof.frame_labels)
+    else:
+        source = f"the {len(clips['validation']['labels'])} validation videos"
+        evidence = np.any(clips["validation"]["features"] != 0, axis=-1).sum(axis=1)
+        predicted = {a: (predict_arrays(h, clips["validation"]["features"]), clips["validation"]["labels"], evidence)
+                     for a, h in heads.items()}
+        x, y = evidence_frames(frames["validation"]) if validation else (np.zeros((0, 1)), np.zeros((0,), int))
+        frame_set = (predict_arrays(frame_head, x) if len(x) else np.zeros((0, len(class_names))), y)
+    result = {}
+    for aggregator, (probabilities, labels, evidence) in predicted.items():
+        rule, stats = calibrate_rule(probabilities, labels, evidence, config.frames_per_video, config.accept_rate,
+                                     other_class, config.rejection_score)
+        result[aggregator] = {**rule.to_dict(), **stats, "accept_rate": config.accept_rate, "calibration": source}
+    frame_rule, frame_stats = calibrate_rule(frame_set[0], frame_set[1], np.ones(len(frame_set[1])), 1,
+                                             config.accept_rate, other_class, config.rejection_score, 1.0)
+    result["frame"] = {"threshold": frame_rule.threshold}
+    vote = result["vote"]
+    interval = vote["exercises_refused_interval"]
+    if vote["exercises_refused"] is not None:
+        log(f"unknown: calibrated on {source}; the vote rule refuses {vote['exercises_refused']:.1%} of them "
+            f"(95 % interval {interval[0]:.1%}-{interval[1]:.1%})"
+            + (f" and accepts {vote['negatives_accepted']:.1%} of {vote['negatives']} negatives"
+               if vote.get("negatives") else ""))
+    return result
 
 
 def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], run_dir: str | Path, *,
@@ -205,7 +242,7 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     run_info = RunInfo(model_name=info.model_name, class_names=class_names, num_frames=config.frames_per_video,
                        frame_size=info.frame_size, max_side=info.max_side, aggregators={},
                        default_aggregator=config.temporal if config.temporal in aggregators else "vote",
-                       toolkit_version=_version(), frames_dir=str(config.frames_dir), dataset=dict(dataset or {}))
+                       toolkit_version=toolkit_version(), frames_dir=str(config.frames_dir), dataset=dict(dataset or {}))
     run_info.write(run_dir)
     if audit is not None:
         (run_dir / "leakage_audit.json").write_text(json.dumps(dataclasses.asdict(audit), indent=2))
@@ -246,17 +283,17 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                                               else None, num_classes, config, info.pose_features,
                                               run_dir / f"training_log_{aggregator}.csv", verbose)
     encoder.trainable = False
-    default_rule = RejectionRule()
+    other_class = class_names.index(OTHER) if OTHER in class_names else None
+    if other_class is not None:
+        log(f"negatives: {sum(1 for v in {r['video_id']: r for r in parts['train'] if r['label'] == OTHER})} "
+            f"training videos of '{OTHER}' (not an exercise)")
+    calibration = _calibrate(config, parts, frames, clips, features, class_names, heads, frame_head, info, other_class,
+                             log)
     for aggregator, head in heads.items():
-        validation_probabilities = predict_arrays(head, clips["validation"]["features"])
-        entry = {"file": video_model_file(aggregator) if save_models else None,
-                 "threshold": calibrate_threshold(validation_probabilities, config.accept_rate),
-                 "calibrated_on": int(len(validation_probabilities)), "accept_rate": config.accept_rate,
-                 "min_evidence": default_rule.min_evidence}
+        entry = {"file": video_model_file(aggregator) if save_models else None, **calibration[aggregator]}
         if aggregator == "vote":
             entry["method"] = config.vote_method
-            x, _ = evidence_frames(frames["validation"]) if has_validation else (np.zeros((0,)), None)
-            entry["frame_threshold"] = calibrate_threshold(predict_arrays(frame_head, x), config.accept_rate)
+            entry["frame_threshold"] = calibration["frame"]["threshold"]
         if save_models:
             model = build_video_model(encoder, head, config.frames_per_video, info.frame_size,
                                       name=f"{aggregator}_video_model")
@@ -264,7 +301,7 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
         run_info.aggregators[aggregator] = entry
     if info.pose_features:  # which signal each exercise's repetitions are counted on
         by_class = {name: [clip for clip, label in zip(clips["train"]["features"], clips["train"]["labels"])
-                           if label == k] for k, name in enumerate(class_names)}
+                           if label == k] for k, name in enumerate(class_names) if name != OTHER}
         # Training clips are T frames spread over each video: their rate is T per video, about 4 a second.
         run_info.repetitions = learn_motion(by_class)
     _plot_logs(run_dir)
@@ -280,7 +317,8 @@ def _plot_logs(run_dir: Path) -> None:
         plot_training_curves(log, run_dir / name)
 
 
-def _version() -> str:
+def toolkit_version() -> str:
+    """The installed toolkit's version, or "unknown"."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
