@@ -38,6 +38,11 @@ dropout = 0.2
 # and their .bin weights), for the movenet_* encoders. With a network, download the tfjs
 # versions of tfhub.dev/google/movenet/singlepose/{lightning,thunder}/4 and rename them so.
 pose_model_dir = "../shared/models/movenet"
+# A pixel encoder sees something in every frame, an empty gym included. With a pose encoder's
+# name here ("movenet_lightning" or "movenet_thunder"; files in pose_model_dir), a frame where
+# MoveNet sees no body carries no evidence, so "no body, no verdict" holds as in pose runs.
+# None: no gate (pose runs always gate on their own keypoints).
+person_gate = None
 
 # === Video ===
 # Frames sampled uniformly in time per video (extraction, training and classification).
@@ -68,10 +73,10 @@ calibration_folds = 3
 # video's group (its source). A run learns them as an extra class, "other", split by source like
 # the exercises. None trains without one (then "unknown" rests on the top probability alone).
 negatives = None
-# The exercise score the threshold applies to: "exercise_probability" (1 - P(other); the best
-# in BENCHMARKS.md) or "max_probability" (the top exercise's probability). Without negatives
-# both are the top probability.
-rejection_score = "exercise_probability"
+# The exercise score the threshold applies to: "exercise_probability" (1 - P(other); needs
+# negatives), "max_probability" (the top exercise's probability), or "auto": the first with
+# negatives, the second without (BENCHMARKS.md compares them).
+rejection_score = "auto"
 
 # === Training ===
 batch_size = 32

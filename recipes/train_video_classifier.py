@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     print("\n".join(dataset.summary()))
     # The run records its data and pose model as absolute paths, so evaluate.py finds them from anywhere.
     config = config.replace(frames_dir=str(dataset.root.resolve()),
-                            pose_model_dir=str(Path(config.pose_model_dir).resolve()))
+                            pose_model_dir=str(Path(config.pose_model_dir).resolve()),
+                            negatives=str(Path(config.negatives).resolve()) if config.negatives else None)
     rows = dataset.rows
     subsets = (load_split(args.split, rows) if args.split
                else split_manifest(rows, config.validation_fraction, config.test_fraction, config.seed))

@@ -158,3 +158,26 @@ def test_a_fold_is_reused_only_under_the_settings_it_was_made_with(joined, tmp_p
     (fold / cross_validation.FOLD_REPORT).write_text(json.dumps({"video_mean": "an old fold without a key"}))
     with pytest.raises(RuntimeError, match="trained again"):
         cross_validation.run_fold(config, rows, subsets, fold, ("mean",), ("vote",))
+
+
+def test_the_other_score_without_negatives_is_refused_naming_the_fix():
+    from toolkit.config import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a run that learnt an 'other' class"):
+        Config(rejection_score="exercise_probability").validate()
+    assert Config(rejection_score="exercise_probability", negatives="negatives").validate()
+    with pytest.raises(ConfigError, match="rejection_score"):
+        Config(rejection_score="energy").validate()
+
+
+def test_a_person_gate_goes_on_a_frozen_pretrained_pixel_encoder_only():
+    from toolkit.config import ConfigError
+
+    assert Config(model_name="efficientnet_lite0", person_gate="movenet_thunder").validate()
+    for bad in (dict(model_name="movenet_lightning", person_gate="movenet_thunder"),
+                dict(model_name="custom_cnn", person_gate="movenet_lightning"),
+                dict(model_name="efficientnet_lite0", person_gate="movenet_lightning", fine_tune_epochs=2)):
+        with pytest.raises(ConfigError, match="person_gate"):
+            Config(**bad).validate()
+    with pytest.raises(ConfigError, match="person_gate"):
+        Config(person_gate="yolo").validate()

@@ -78,15 +78,18 @@ def test_rejection_report_measures_separation():
         "negative_entropy"][0]
 
 
-def test_an_empty_room_and_noise_come_back_unknown_and_trained_clips_do_not(synthetic_frames, synthetic_videos,
-                                                                            tmp_path):
+@pytest.mark.parametrize("model_name, person_gate", [("movenet_lightning", None),
+                                                     ("efficientnet_lite0", "movenet_lightning")])
+def test_an_empty_room_and_noise_come_back_unknown_and_trained_clips_do_not(model_name, person_gate, synthetic_frames,
+                                                                            synthetic_videos, tmp_path):
+    """No body, no verdict: for pose runs, and for pixel runs behind a person gate."""
     if not (SHARED / "models" / "movenet" / "movenet-lightning.json").is_file():
         pytest.skip("MoveNet models absent from ../shared/models")
     rows = read_manifest(synthetic_frames)
     subsets = split_manifest(rows, 0.25, 0.25, seed=0)
-    config = Config(model_name="movenet_lightning", pose_model_dir=str(SHARED / "models" / "movenet"),
-                    frames_per_video=4, head_epochs=40, early_stopping_patience=40, frame_head_units=16,
-                    learning_rate=5e-3, seed=0).validate()
+    config = Config(model_name=model_name, person_gate=person_gate, image_size=96,
+                    pose_model_dir=str(SHARED / "models" / "movenet"), frames_per_video=4, head_epochs=40,
+                    early_stopping_patience=40, frame_head_units=16, learning_rate=5e-3, seed=0).validate()
     train_run(config, rows, subsets, tmp_path / "run", aggregators=("vote",), progress=False, log=lambda _: None)
     classifier = VideoClassifier.from_run(tmp_path / "run", "vote")
     generate_dataset(tmp_path / "negatives", SyntheticConfig(classes=("empty_scene",), videos_per_class=2,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from toolkit.errors import UserError
-from toolkit.models.registry import MODEL_NAMES, PIXEL_ENCODERS, UnknownModelError, encoder_info
+from toolkit.models.registry import MODEL_NAMES, PIXEL_ENCODERS, POSE_ENCODERS, UnknownModelError, encoder_info
 from toolkit.temporal.heads import AGGREGATORS
 from toolkit.temporal.layers import VotePooling
 from workout_runtime.verdicts import REJECTION_SCORES
@@ -52,6 +52,7 @@ class Config:
     image_size: int = 224
     dropout: float = 0.2
     pose_model_dir: str = "../shared/models/movenet"
+    person_gate: str | None = None
     # === Video ===
     frames_per_video: int = 16
     temporal: str = "vote"
@@ -64,7 +65,7 @@ class Config:
     reject_unknown: bool = True
     accept_rate: float = 0.97
     negatives: str | None = None
-    rejection_score: str = "exercise_probability"
+    rejection_score: str = "auto"
     calibration_folds: int = 3
     # === Training ===
     batch_size: int = 32
@@ -142,6 +143,17 @@ class Config:
                 f"Invalid config fields 'model_name' and 'weights'. Received: model_name={self.model_name!r}, "
                 f"weights={self.weights!r}; a combined encoder keeps its pixel part frozen, so it needs a "
                 f"pretrained one: efficientnet_lite0 or efficientnet_b0 with weights='imagenet' or a weights file.")
+        if self.person_gate is not None:
+            if self.person_gate not in POSE_ENCODERS:
+                fail("person_gate", f"None or one of {list(POSE_ENCODERS)}")
+            if info.pose is not None or info.pixel is None or self.weights is None \
+                    or not PIXEL_ENCODERS[info.pixel].pretrained or self.fine_tune_epochs:
+                raise ConfigError(
+                    f"Invalid config fields 'person_gate' and 'model_name'. Received: person_gate={self.person_gate!r},"
+                    f" model_name={self.model_name!r}, weights={self.weights!r}, fine_tune_epochs="
+                    f"{self.fine_tune_epochs!r}; a person gate goes on a pretrained, frozen pixel encoder "
+                    f"(efficientnet_lite0 or efficientnet_b0 with weights, fine_tune_epochs = 0). Pose runs gate on "
+                    f"their own keypoints: set person_gate = None.")
         integer("image_size", 32)
         fraction("dropout", 0.0, 1.0)
         integer("frames_per_video", 1)
@@ -158,7 +170,12 @@ class Config:
         fraction("accept_rate", 0.5, 1.0)
         if self.negatives is not None and (not isinstance(self.negatives, (str, os.PathLike)) or not str(self.negatives)):
             fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
-        choice("rejection_score", REJECTION_SCORES)
+        choice("rejection_score", ("auto", *REJECTION_SCORES))
+        if self.rejection_score == "exercise_probability" and self.negatives is None:
+            raise ConfigError("Invalid config fields 'rejection_score' and 'negatives'. Received: "
+                              "rejection_score='exercise_probability', negatives=None; 1 - P(other) needs a run that "
+                              "learnt an 'other' class: give negatives (a folder of non-exercise videos, --negatives "
+                              "DIR), or use rejection_score='auto' or 'max_probability'.")
         if self.calibration_folds != 0:
             integer("calibration_folds", 2)
         integer("batch_size", 1)

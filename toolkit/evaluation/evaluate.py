@@ -118,6 +118,10 @@ def score_run(models: RunModels, rows: Sequence[Mapping], features: Mapping[str,
         settings = models.info.aggregators.get(aggregator, {})
         reports[name]["rejection"] = rejection_figures(probabilities, clips["labels"], evidence, num_frames,
                                                        rule_from_info(settings), other)
+        # Every clip's outputs, so that figures pooled over folds (benchmarks/rejection_cv.py) need no rerun.
+        reports[name]["clips"] = {"video_ids": clips["video_ids"].tolist(), "labels": clips["labels"].tolist(),
+                                  "evidence": evidence.tolist(),
+                                  "probabilities": np.round(probabilities, 5).tolist()}
     if out_dir is not None:
         frame_level = "frames with evidence" if models.info.frame_size is None else "frames"
         for name, report in reports.items():

@@ -78,3 +78,21 @@ class FeatureSlice(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "exclude_start": self.exclude_start, "exclude_stop": self.exclude_stop}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PresenceGate(keras.layers.Layer):
+    """`[features (B, F), pose features (B, P)]` -> the features where the pose encoder saw a body, else zeros.
+
+    A pixel encoder finds something in every frame (an empty gym looks like a gym); gating its features by
+    MoveNet's body rule makes "no body, no verdict" hold for pixel runs too: a frame without a person carries
+    no evidence, exactly as in a pose run.
+    """
+
+    def call(self, inputs):
+        features, pose = inputs
+        seen = keras.ops.cast(keras.ops.any(keras.ops.not_equal(pose, 0.0), axis=-1, keepdims=True), features.dtype)
+        return features * seen
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]

@@ -21,7 +21,7 @@ from toolkit.errors import UserError
 from toolkit.models.custom_cnn import build_custom_cnn_features
 from toolkit.models.efficientnet import build_efficientnet_b0_features
 from toolkit.models.efficientnet_lite import build_efficientnet_lite0_features
-from toolkit.models.layers import AreaResize
+from toolkit.models.layers import AreaResize, PresenceGate
 from toolkit.models.pose_features import FRAME_FEATURES, STATIC_FEATURES
 
 ENCODER_NAME = "encoder"
@@ -82,6 +82,8 @@ class EncoderInfo:
             (pixel encoders alone).
         pretrained: whether `weights="imagenet"` gives pretrained pixel
             weights (pose encoders are always pretrained).
+        person_gate: the pose encoder whose body rule gates a pixel
+            encoder's features (zero where no body is seen), or None.
     """
 
     model_name: str
@@ -91,6 +93,7 @@ class EncoderInfo:
     pose_features: bool
     trainable: bool
     pretrained: bool
+    person_gate: str | None = None
 
     @property
     def frame_head_exclude(self) -> tuple[int, int] | None:
@@ -107,11 +110,12 @@ def is_pose_model(model_name: str) -> bool:
     return any(part in POSE_ENCODERS for part in str(model_name).split("+"))
 
 
-def encoder_info(model_name: str, image_size: int = 224) -> EncoderInfo:
-    """Parses and checks `model_name`; see `EncoderInfo`.
+def encoder_info(model_name: str, image_size: int = 224, person_gate: str | None = None) -> EncoderInfo:
+    """Parses and checks `model_name` (and a pixel encoder's `person_gate`); see `EncoderInfo`.
 
     Raises:
         UnknownModelError: naming the value and the known names.
+        ValueError: a person gate that is not a pose encoder, or on an encoder that is not a pixel one.
     """
     parts = str(model_name).split("+")
     unknown = [p for p in parts if p not in MODEL_NAMES]
@@ -122,13 +126,22 @@ def encoder_info(model_name: str, image_size: int = 224) -> EncoderInfo:
             f"Unknown model. Received: model_name={model_name!r}; expected one of {list(MODEL_NAMES)}, or a pose "
             f"and a pixel encoder joined by '+' (e.g. 'movenet_thunder+efficientnet_lite0').")
     pose, pixel = (poses or [None])[0], (pixels or [None])[0]
+    if person_gate is not None:
+        if person_gate not in POSE_ENCODERS or pose is not None or pixel is None:
+            raise ValueError(f"Received: person_gate={person_gate!r} with model_name={model_name!r}; a person gate is "
+                             f"one of {list(POSE_ENCODERS)} on a pixel encoder alone (pose runs gate on their own "
+                             f"keypoints).")
+        # Frames of any size: MoveNet letterboxes them, the pixel encoder gets them area-resized.
+        return EncoderInfo(model_name=pixel, pose=None, pixel=pixel, frame_size=None, pose_features=False,
+                           trainable=False, pretrained=PIXEL_ENCODERS[pixel].pretrained, person_gate=person_gate)
     return EncoderInfo(model_name="+".join(p for p in (pose, pixel) if p), pose=pose, pixel=pixel,
                        frame_size=None if pose else int(image_size), pose_features=pose is not None,
                        trainable=pose is None, pretrained=pixel is None or PIXEL_ENCODERS[pixel].pretrained)
 
 
 def build_encoder(model_name: str, image_size: int = 224, weights: str | None = "imagenet",
-                  pose_model_dir: str | os.PathLike = "../shared/models/movenet") -> keras.Model:
+                  pose_model_dir: str | os.PathLike = "../shared/models/movenet",
+                  person_gate: str | None = None) -> keras.Model:
     """Builds the encoder registered as `model_name`.
 
     Args:
@@ -139,6 +152,8 @@ def build_encoder(model_name: str, image_size: int = 224, weights: str | None = 
             has them; custom_cnn starts from random weights), a weights-file
             path, or None (random initialisation). Pose encoders ignore it.
         pose_model_dir: the folder of MoveNet's TF.js models.
+        person_gate: for a pixel encoder, a pose encoder's name: the pixel
+            features of a frame where it sees no body are zeros (no evidence).
 
     Returns:
         A functional model named "encoder": uint8-range frames `(B, H, W, 3)`
@@ -147,15 +162,22 @@ def build_encoder(model_name: str, image_size: int = 224, weights: str | None = 
     Raises:
         UnknownModelError, WeightsUnavailableError, PoseModelError.
     """
-    info = encoder_info(model_name, image_size)
+    info = encoder_info(model_name, image_size, person_gate)
     pixel = pose = None
     if info.pixel is not None:
         spec = PIXEL_ENCODERS[info.pixel]
         pixel = spec.build(image_size, weights if spec.pretrained or weights != "imagenet" else None)
-    if info.pose is not None:
+    if info.pose is not None or info.person_gate is not None:
         from toolkit.models.pose import build_movenet_encoder
 
-        pose = build_movenet_encoder(POSE_ENCODERS[info.pose], pose_model_dir, name="pose_encoder")
+        pose = build_movenet_encoder(POSE_ENCODERS[info.pose or info.person_gate], pose_model_dir,
+                                     name="person_gate" if info.person_gate else "pose_encoder")
+    if info.person_gate is not None:
+        # === Functional Model (gated) ===
+        frames = keras.Input(shape=(None, None, 3), name="frame")
+        pixel_features = pixel(AreaResize(image_size, name="pixel_resize")(frames))
+        return keras.Model(frames, PresenceGate(name="presence_gate")([pixel_features, pose(frames)]),
+                           name=ENCODER_NAME)
     if pose is None:
         return keras.Model(pixel.input, pixel.output, name=ENCODER_NAME)
     if pixel is None:

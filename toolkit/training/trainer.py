@@ -154,13 +154,16 @@ def _calibrate(config: Config, parts, frames, clips, features, class_names, head
                      for a, h in heads.items()}
         x, y = evidence_frames(frames["validation"]) if validation else (np.zeros((0, 1)), np.zeros((0,), int))
         frame_set = (predict_arrays(frame_head, x) if len(x) else np.zeros((0, len(class_names))), y)
+    score = config.rejection_score
+    if score == "auto":
+        score = "exercise_probability" if other_class is not None else "max_probability"
     result = {}
     for aggregator, (probabilities, labels, evidence) in predicted.items():
         rule, stats = calibrate_rule(probabilities, labels, evidence, config.frames_per_video, config.accept_rate,
-                                     other_class, config.rejection_score)
+                                     other_class, score)
         result[aggregator] = {**rule.to_dict(), **stats, "accept_rate": config.accept_rate, "calibration": source}
-    frame_rule, frame_stats = calibrate_rule(frame_set[0], frame_set[1], np.ones(len(frame_set[1])), 1,
-                                             config.accept_rate, other_class, config.rejection_score, 1.0)
+    frame_rule, _ = calibrate_rule(frame_set[0], frame_set[1], np.ones(len(frame_set[1])), 1, config.accept_rate,
+                                   other_class, score, 1.0)
     result["frame"] = {"threshold": frame_rule.threshold}
     vote = result["vote"]
     interval = vote["exercises_refused_interval"]
@@ -224,7 +227,7 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     parts = split_rows(rows, subsets)
     if not parts["train"]:
         raise DatasetError("The split has no training videos; lower test_fraction and validation_fraction.")
-    info = encoder_info(config.model_name, config.image_size)
+    info = encoder_info(config.model_name, config.image_size, config.person_gate)
     from_scratch, fine_tune, plan = encoder_plan(config, info)
     # Only an encoder that trains runs under tf.distribute: the heads are tiny and train in seconds on
     # cached features, and Keras' LSTM does not split a last, smaller batch over replicas.
@@ -232,7 +235,8 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     num_replicas = replicas(strategy)
     # The encoder is built before anything is written: missing weights stop the run here.
     with strategy.scope():  # its variables live on the strategy's devices
-        encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir)
+        encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir,
+                                config.person_gate)
 
     resuming = prepare_run_dir(run_dir, config, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)

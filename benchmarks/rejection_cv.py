@@ -1,0 +1,167 @@
+"""What "unknown" does under grouped cross-validation, pooled over each fold seed's held-out videos.
+
+    python recipes/cross_validate.py --config presets/workout4_lightning_negatives.py --repeats 3 \
+        --out runs/cv_workout4_lightning_negatives
+    python benchmarks/rejection_cv.py runs/cv_workout4_lightning_negatives [more CV folders...]
+
+Reads the folds a cross-validation wrote (each held-out video's probabilities and each fold's own calibrated
+rule, `repeat_<r>/fold_<k>/`), pools every held-out video of a fold seed (each video is held out once per
+seed), and reports per aggregator, as mean ± standard deviation over the fold seeds:
+
+* exercises refused: real exercise videos of sources the run never saw that its rule calls "unknown"
+  (goal <= 0.03), with the 95 % Wilson interval of all seeds pooled;
+* exercises accepted and right, and accuracy of the top exercise (what the classification rows report);
+* negatives accepted: non-exercise videos of sources never seen that the rule names an exercise (goal <= 0.05);
+* AUROC of each candidate score (top exercise probability, 1 - P(other)) for exercises against negatives
+  (goal >= 0.95); a video without evidence scores 0.
+
+Writes `benchmarks/results/rejection_cv.json`, a markdown table on stdout and `rejection_cv.png`
+(each score's distribution for exercises and negatives, with every fold's threshold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from toolkit.evaluation.rejection import rejection_report
+from toolkit.training.calibration import wilson_interval
+from workout_runtime.verdicts import OTHER, REJECTION_SCORES, exercise_scores, rule_from_info
+
+ROOT = Path(__file__).resolve().parents[1]
+AGGREGATORS = {"video_mean": "vote", "video_majority": "vote", "video_lstm": "lstm",
+               "video_transformer": "transformer"}
+
+
+def pooled(cv_dir: Path) -> dict:
+    """{aggregator: [per fold seed: {...}]} from a cross-validation folder."""
+    out: dict[str, list[dict]] = {}
+    for repeat in sorted(cv_dir.glob("repeat_*")):
+        per_aggregator: dict[str, dict] = {}
+        for fold in sorted(repeat.glob("fold_*")):
+            saved = json.loads((fold / "fold_reports.json").read_text())
+            reports = saved.get("reports", saved)
+            info = json.loads((fold / "run.json").read_text())
+            classes = info["class_names"]
+            other = classes.index(OTHER) if OTHER in classes else None
+            for name, aggregator in AGGREGATORS.items():
+                if name not in reports or "clips" not in reports[name]:
+                    continue
+                clips = reports[name]["clips"]
+                settings = info["aggregators"][aggregator]
+                rule = rule_from_info(settings)
+                probabilities = np.asarray(clips["probabilities"])
+                labels, evidence = np.asarray(clips["labels"]), np.asarray(clips["evidence"])
+                refused = np.array([rule.judge(p, int(e), info["num_frames"]) is not None
+                                    for p, e in zip(probabilities, evidence)])
+                seen = evidence >= max(1.0, rule.min_evidence * info["num_frames"])
+                entry = per_aggregator.setdefault(name, {"labels": [], "refused": [], "right": [], "scores": {
+                    s: [] for s in REJECTION_SCORES}, "thresholds": [], "videos": [], "rule_score": rule.score})
+                is_exercise = labels != other if other is not None else np.ones(len(labels), bool)
+                exercise_probabilities = probabilities if other is None else np.delete(probabilities, other, 1)
+                exercise_labels = labels if other is None else np.where(labels > other, labels - 1, labels)
+                entry["labels"] += is_exercise.tolist()
+                entry["refused"] += refused.tolist()
+                entry["right"] += (exercise_probabilities.argmax(1) == exercise_labels).tolist()
+                entry["videos"] += clips["video_ids"]
+                entry["thresholds"].append(rule.threshold)
+                for score in REJECTION_SCORES:
+                    entry["scores"][score] += np.where(seen, exercise_scores(probabilities, other, score),
+                                                       0.0).tolist()
+        for name, entry in per_aggregator.items():
+            out.setdefault(name, []).append(entry)
+    return out
+
+
+def seed_figures(entry: dict) -> dict:
+    exercise = np.asarray(entry["labels"], bool)
+    refused, right = np.asarray(entry["refused"], bool), np.asarray(entry["right"], bool)
+    figures = {"exercises": int(exercise.sum()), "exercises_refused_count": int(refused[exercise].sum()),
+               "exercises_refused": float(refused[exercise].mean()),
+               "accuracy": float(right[exercise].mean()),
+               "accepted_and_right": float((right & ~refused)[exercise].mean()),
+               "negatives": int((~exercise).sum())}
+    if (~exercise).any():
+        figures["negatives_accepted_count"] = int((~refused[~exercise]).sum())
+        figures["negatives_accepted"] = float((~refused[~exercise]).mean())
+        figures["auroc"] = {s: rejection_report(np.asarray(v)[exercise], np.asarray(v)[~exercise], None)["auroc"]
+                            for s, v in entry["scores"].items()}
+        figures["accepted_negatives"] = sorted(v for v, e, r in zip(entry["videos"], exercise, refused)
+                                               if not e and not r)
+    return figures
+
+
+def mean_std(values) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(cv, name, seeds) for cv, by_name in results.items() for name, seeds in by_name.items()]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7, 1.9 * len(rows) + 0.6), squeeze=False)
+    for ax, (cv, name, seeds) in zip(axes[:, 0], rows):
+        score = seeds[0]["rule_score"]
+        exercise = np.concatenate([np.asarray(s["labels"], bool) for s in seeds])
+        values = np.concatenate([np.asarray(s["scores"][score]) for s in seeds])
+        bins = np.linspace(0, 1, 41)
+        ax.hist(values[exercise], bins, alpha=0.6, label="exercises (held out)", color="#4c72b0", density=True)
+        if (~exercise).any():
+            ax.hist(values[~exercise], bins, alpha=0.6, label="negatives (sources never seen)", color="#dd8452",
+                    density=True)
+        for threshold in [t for s in seeds for t in s["thresholds"] if t is not None]:
+            ax.axvline(threshold, color="#c44e52", linewidth=0.6, alpha=0.5)
+        ax.set_title(f"{Path(cv).name}: {name} ({score}; red: each fold's threshold)", fontsize=8)
+        ax.set_yticks([])
+        ax.legend(fontsize=7, loc="upper center")
+    axes[-1, 0].set_xlabel("exercise score")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cv_dirs", nargs="+", help="folders written by recipes/cross_validate.py")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="where the JSON and PNG go")
+    args = parser.parse_args(argv)
+    results, summary = {}, {}
+    print("| CV folder | aggregator | fold seeds | exercises refused | 95 % interval (pooled) | top-exercise accuracy "
+          "| accepted and right | negatives accepted | " + " | ".join(f"AUROC {s}" for s in REJECTION_SCORES) + " |")
+    print("|---|---|---|---|---|---|---|---|" + "---|" * len(REJECTION_SCORES))
+    for cv in args.cv_dirs:
+        by_name = pooled(Path(cv))
+        if not by_name:
+            print(f"error: {cv} holds no fold with saved clip outputs (rerun its cross-validation)", file=sys.stderr)
+            return 2
+        results[cv] = by_name
+        for name, seeds in by_name.items():
+            figures = [seed_figures(s) for s in seeds]
+            summary.setdefault(cv, {})[name] = figures
+            low, high = wilson_interval(sum(f["exercises_refused_count"] for f in figures),
+                                        sum(f["exercises"] for f in figures))
+            aurocs = [mean_std([f.get("auroc", {}).get(s) for f in figures]) for s in REJECTION_SCORES]
+            print(f"| {Path(cv).name} | {name} | {len(figures)} | {mean_std([f['exercises_refused'] for f in figures])}"
+                  f" | {low:.3f}-{high:.3f} | {mean_std([f['accuracy'] for f in figures])} | "
+                  f"{mean_std([f['accepted_and_right'] for f in figures])} | "
+                  f"{mean_std([f.get('negatives_accepted') for f in figures])} | " + " | ".join(aurocs) + " |")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rejection_cv.json").write_text(json.dumps(summary, indent=2))
+    plot(results, out / "rejection_cv.png")
+    print(f"\nwritten: {out / 'rejection_cv.json'}, {out / 'rejection_cv.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""workout4 with frozen EfficientNet-Lite0 (ImageNet) behind a MoveNet Lightning person gate, and the 28 real
+non-exercise videos of ../shared as the class "other".
+
+The row "unknown with negatives" in BENCHMARKS.md: the same settings as presets/workout4_lite0.py, plus a person
+gate (a frame where MoveNet Lightning sees no body carries no evidence), plus negatives split by source like the exercises, the rejection threshold on 1 - P(other) set from out-of-fold
+predictions of the training videos (3 grouped folds) to accept 97 % of real exercises.
+
+    python recipes/extract_frames.py --videos ../shared/data/workout4 --out data/frames_workout4
+    python recipes/cross_validate.py --config presets/workout4_lite0_gate_negatives.py --repeats 3 \
+        --out runs/cv_workout4_lite0_gate_negatives
+"""
+
+
+model_name = "efficientnet_lite0"
+weights = "imagenet"
+image_size = 224
+fine_tune_epochs = 0
+frames_dir = "data/frames_workout4"
+video_dir = "../shared/data/workout4"
+frames_per_video = 16
+frame_head_units = 64
+lstm_units = 64
+transformer_units = 64
+transformer_layers = 2
+dropout = 0.3
+batch_size = 64
+learning_rate = 1e-3
+sequence_learning_rate = 2e-3
+head_epochs = 80
+early_stopping_patience = 15
+validation_fraction = 0.15
+folds = 5
+seed = 0
+negatives = "../shared/data/nonexercise_video"
+rejection_score = "exercise_probability"
+accept_rate = 0.97
+calibration_folds = 3
+person_gate = "movenet_lightning"
+pose_model_dir = "../shared/models/movenet"
