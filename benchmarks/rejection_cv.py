@@ -12,8 +12,13 @@ seed), and reports per aggregator, as mean ± standard deviation over the fold s
   (goal <= 0.03), with the 95 % Wilson interval of all seeds pooled;
 * exercises accepted and right, and accuracy of the top exercise (what the classification rows report);
 * negatives accepted: non-exercise videos of sources never seen that the rule names an exercise (goal <= 0.05);
-* AUROC of each candidate score (top exercise probability, 1 - P(other)) for exercises against negatives
-  (goal >= 0.95); a video without evidence scores 0.
+* AUROC of each candidate score for exercises against negatives (goal >= 0.95); a video without evidence
+  scores lowest. Scores of the heads: the top exercise probability, 1 - P(other). Scores of distance in the
+  clip-embedding space (each clip: the mean and standard deviation of its frames' encoder features, from the
+  feature cache), fitted per fold on the training exercise clips only: minus the Mahalanobis distance
+  (Ledoit-Wolf covariance) and minus the distance to the 3rd nearest training exercise clip (standardised
+  features). Energy and max-logit are not measured: the heads end in a softmax (and voting pools
+  probabilities), so their logits are not a model output.
 
 Writes `benchmarks/results/rejection_cv.json`, a markdown table on stdout and `rejection_cv.png`
 (each score's distribution for exercises and negatives, with every fold's threshold).
@@ -22,32 +27,91 @@ Writes `benchmarks/results/rejection_cv.json`, a markdown table on stdout and `r
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from toolkit.data.manifest import read_manifest, rows_by_video
+from toolkit.data.negatives import negatives_frames_dir, read_negative_rows
 from toolkit.evaluation.rejection import rejection_report
 from toolkit.training.calibration import wilson_interval
 from workout_runtime.verdicts import OTHER, REJECTION_SCORES, exercise_scores, rule_from_info
 
 ROOT = Path(__file__).resolve().parents[1]
+SCORES = (*REJECTION_SCORES, "mahalanobis", "knn")
+DISTANCE_SCORES = ("mahalanobis", "knn")
 AGGREGATORS = {"video_mean": "vote", "video_majority": "vote", "video_lstm": "lstm",
                "video_transformer": "transformer"}
+
+
+def _embeddings(fold: Path, cache: dict) -> dict[str, np.ndarray]:
+    """Per video of the fold's split: the mean and standard deviation of its frames' cached features (evidence
+    frames only; zeros without any)."""
+    config = json.loads((fold / "config.json").read_text())
+    info = json.loads((fold / "run.json").read_text())
+    frames_dir = Path(config["frames_dir"])
+    key = (str(frames_dir), config.get("negatives"), info["model_name"], info["frame_size"])
+    if key not in cache:
+        rows = read_manifest(frames_dir)
+        if config.get("negatives"):
+            rows += read_negative_rows(negatives_frames_dir(config["negatives"], frames_dir), rows)
+        size = f"S{info['frame_size']}" if info["frame_size"] else "any"
+        files = sorted((frames_dir / "feature_cache").glob(f"{info['model_name'].replace('+', '_')}-*-{size}.npz"),
+                       key=lambda f: f.stat().st_mtime)
+        if not files:
+            cache[key] = None
+            return None
+        with np.load(files[-1]) as data:  # the newest cache of this encoder: the one the CV just wrote
+            # Keyed by frame path as the CV read it (relative or not): compare resolved paths.
+            features = {str(Path(k).resolve()): v for k, v in zip(data["paths"].tolist(), data["features"])}
+        out = {}
+        for video, frames in rows_by_video(rows).items():
+            paths = [str(Path(r["abs_path"]).resolve()) for r in frames]
+            x = np.stack([features[p] for p in paths if p in features] or [np.zeros(1)])
+            x = x[np.any(x != 0, axis=1)]
+            out[video] = np.r_[x.mean(0), x.std(0)] if len(x) else None
+        cache[key] = out
+    return cache[key]
+
+
+def distance_scores(embeddings: dict, train_ids, test_ids) -> dict[str, np.ndarray]:
+    """Minus the Mahalanobis and the 3rd-nearest-neighbour distances of test clips to the training exercise clips."""
+    from sklearn.covariance import LedoitWolf
+
+    train = np.stack([embeddings[v] for v in train_ids if embeddings.get(v) is not None])
+    mean, std = train.mean(0), train.std(0) + 1e-6
+    z_train = (train - mean) / std
+    covariance = LedoitWolf().fit(z_train)
+    out = {s: np.full(len(test_ids), -np.inf) for s in DISTANCE_SCORES}
+    for i, video in enumerate(test_ids):
+        if embeddings.get(video) is None:
+            continue  # no evidence: the lowest score
+        z = (embeddings[video] - mean) / std
+        out["mahalanobis"][i] = -float(covariance.mahalanobis(z[None])[0])
+        distances = np.sort(np.linalg.norm(z_train - z, axis=1))
+        out["knn"][i] = -float(distances[min(2, len(distances) - 1)])
+    return out
 
 
 def pooled(cv_dir: Path) -> dict:
     """{aggregator: [per fold seed: {...}]} from a cross-validation folder."""
     out: dict[str, list[dict]] = {}
+    cache: dict = {}
     for repeat in sorted(cv_dir.glob("repeat_*")):
         per_aggregator: dict[str, dict] = {}
         for fold in sorted(repeat.glob("fold_*")):
+            if not (fold / "fold_reports.json").is_file():
+                continue  # a fold still training, or never finished
             saved = json.loads((fold / "fold_reports.json").read_text())
             reports = saved.get("reports", saved)
             info = json.loads((fold / "run.json").read_text())
             classes = info["class_names"]
             other = classes.index(OTHER) if OTHER in classes else None
+            embeddings = _embeddings(fold, cache)
+            distances = None
             for name, aggregator in AGGREGATORS.items():
                 if name not in reports or "clips" not in reports[name]:
                     continue
@@ -60,7 +124,8 @@ def pooled(cv_dir: Path) -> dict:
                                     for p, e in zip(probabilities, evidence)])
                 seen = evidence >= max(1.0, rule.min_evidence * info["num_frames"])
                 entry = per_aggregator.setdefault(name, {"labels": [], "refused": [], "right": [], "scores": {
-                    s: [] for s in REJECTION_SCORES}, "thresholds": [], "videos": [], "rule_score": rule.score})
+                    s: [] for s in (*REJECTION_SCORES, *DISTANCE_SCORES)}, "thresholds": [], "videos": [],
+                    "rule_score": rule.score})
                 is_exercise = labels != other if other is not None else np.ones(len(labels), bool)
                 exercise_probabilities = probabilities if other is None else np.delete(probabilities, other, 1)
                 exercise_labels = labels if other is None else np.where(labels > other, labels - 1, labels)
@@ -72,6 +137,14 @@ def pooled(cv_dir: Path) -> dict:
                 for score in REJECTION_SCORES:
                     entry["scores"][score] += np.where(seen, exercise_scores(probabilities, other, score),
                                                        0.0).tolist()
+                if embeddings is not None:
+                    if distances is None:  # one per fold: it does not depend on the aggregator
+                        with open(fold / "split.csv", newline="") as f:
+                            split = list(csv.DictReader(f))
+                        train_ids = [r["video_id"] for r in split if r["subset"] == "train" and r["label"] != OTHER]
+                        distances = distance_scores(embeddings, train_ids, clips["video_ids"])
+                    for score in DISTANCE_SCORES:
+                        entry["scores"][score] += np.where(seen, distances[score], -np.inf).tolist()
         for name, entry in per_aggregator.items():
             out.setdefault(name, []).append(entry)
     return out
@@ -88,8 +161,11 @@ def seed_figures(entry: dict) -> dict:
     if (~exercise).any():
         figures["negatives_accepted_count"] = int((~refused[~exercise]).sum())
         figures["negatives_accepted"] = float((~refused[~exercise]).mean())
-        figures["auroc"] = {s: rejection_report(np.asarray(v)[exercise], np.asarray(v)[~exercise], None)["auroc"]
-                            for s, v in entry["scores"].items()}
+        figures["auroc"] = {}
+        for s, v in entry["scores"].items():
+            if len(v) == len(exercise):
+                v = np.nan_to_num(np.asarray(v, dtype=float), neginf=-1e9)
+                figures["auroc"][s] = rejection_report(v[exercise], v[~exercise], None)["auroc"]
         figures["accepted_negatives"] = sorted(v for v, e, r in zip(entry["videos"], exercise, refused)
                                                if not e and not r)
     return figures
@@ -137,8 +213,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     results, summary = {}, {}
     print("| CV folder | aggregator | fold seeds | exercises refused | 95 % interval (pooled) | top-exercise accuracy "
-          "| accepted and right | negatives accepted | " + " | ".join(f"AUROC {s}" for s in REJECTION_SCORES) + " |")
-    print("|---|---|---|---|---|---|---|---|" + "---|" * len(REJECTION_SCORES))
+          "| accepted and right | negatives accepted | " + " | ".join(f"AUROC {s}" for s in SCORES) + " |")
+    print("|---|---|---|---|---|---|---|---|" + "---|" * len(SCORES))
     for cv in args.cv_dirs:
         by_name = pooled(Path(cv))
         if not by_name:
@@ -150,7 +226,7 @@ def main(argv=None) -> int:
             summary.setdefault(cv, {})[name] = figures
             low, high = wilson_interval(sum(f["exercises_refused_count"] for f in figures),
                                         sum(f["exercises"] for f in figures))
-            aurocs = [mean_std([f.get("auroc", {}).get(s) for f in figures]) for s in REJECTION_SCORES]
+            aurocs = [mean_std([f.get("auroc", {}).get(s) for f in figures]) for s in SCORES]
             print(f"| {Path(cv).name} | {name} | {len(figures)} | {mean_std([f['exercises_refused'] for f in figures])}"
                   f" | {low:.3f}-{high:.3f} | {mean_std([f['accuracy'] for f in figures])} | "
                   f"{mean_std([f['accepted_and_right'] for f in figures])} | "

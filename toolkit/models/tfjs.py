@@ -149,11 +149,39 @@ def _unfuse(graph_def: tf.compat.v1.GraphDef) -> tf.compat.v1.GraphDef:
     return out
 
 
+# Every op MoveNet Lightning's and Thunder's graphs hold (after the fused convolutions are unfused), and no
+# other: a graph stored in a model file is only imported when it is made of these. TensorFlow has ops that
+# read and write files or run code (ReadFile, WriteFile, PyFunc, ...); a crafted `.keras` file must not be able
+# to run them on its first prediction, whatever `safe_mode` says (it checks Keras layers, not graphs).
+ALLOWED_OPS = frozenset({
+    "AddV2", "ArgMax", "BiasAdd", "Cast", "ConcatV2", "Const", "Conv2D", "DepthwiseConv2dNative", "ExpandDims",
+    "FloorDiv", "GatherNd", "Identity", "Mul", "Pack", "Placeholder", "RealDiv", "Relu", "Relu6", "Reshape",
+    "ResizeBilinear", "Sigmoid", "Sqrt", "SquaredDifference", "Squeeze", "Sub", "Unpack", "Elu", "Tanh",
+    "LeakyRelu"})
+
+
+def check_graph_ops(graph_def, origin: str, ops: bool = True) -> None:
+    """Refuses a graph with an op off `ALLOWED_OPS` or with functions of its own (which could hide any op).
+
+    Raises:
+        PoseModelError: naming the op (or the function) and the node.
+    """
+    if len(graph_def.library.function):
+        names = [f.signature.name for f in graph_def.library.function][:3]
+        raise PoseModelError(f"The pose graph in '{origin}' defines functions {names}; a MoveNet graph has none, so "
+                             f"it is refused (a model file must not run code). Use MoveNet's own files.")
+    for node in graph_def.node if ops else ():
+        if node.op not in ALLOWED_OPS:
+            raise PoseModelError(f"The pose graph in '{origin}' holds op {node.op!r} (node {node.name!r}), which is "
+                                 f"not one of MoveNet's ops; it is refused (a model file must not run code). Use "
+                                 f"MoveNet's own files.")
+
+
 def graph_function(json_bytes: bytes, weights_bytes: bytes, origin: str = "model") -> tuple[Callable, list[int]]:
     """A TF.js graph model as a TensorFlow function; returns (function, its input shape).
 
     Raises:
-        PoseModelError: malformed JSON, short weights, unsupported ops.
+        PoseModelError: malformed JSON, short weights, unsupported ops, an op off `ALLOWED_OPS`.
     """
     document = _parse_document(json_bytes, origin)
     topology = document["modelTopology"]
@@ -165,7 +193,9 @@ def graph_function(json_bytes: bytes, weights_bytes: bytes, origin: str = "model
             value = weights[node.name]
             node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value, dtype=tf.as_dtype(value.dtype)))
             node.attr["dtype"].type = tf.as_dtype(value.dtype).as_datatype_enum
+    check_graph_ops(graph_def, origin, ops=False)  # functions first: unfusing would drop them unseen
     graph_def = _unfuse(graph_def)
+    check_graph_ops(graph_def, origin)
     signature = document.get("signature") or {}
     inputs = list(signature.get("inputs", {})) or [n.name + ":0" for n in graph_def.node if n.op == "Placeholder"]
     outputs = list(signature.get("outputs", {})) or ["Identity:0"]

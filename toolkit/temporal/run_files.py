@@ -28,6 +28,7 @@ from typing import Any
 import keras
 
 from toolkit.errors import RunError
+from toolkit.models.registry import MODEL_NAMES, UnknownModelError, encoder_info
 
 RUN_FILE = "run.json"
 RUN_FORMAT = 2
@@ -106,9 +107,16 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     try:
         data = json.loads(path.read_text())
         fields = {f.name for f in dataclasses.fields(RunInfo)}
-        return RunInfo(**{k: v for k, v in data.items() if k in fields})
+        info = RunInfo(**{k: v for k, v in data.items() if k in fields})
     except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
         raise RunError(f"The run file '{path}' is damaged ({error}); train the run again.") from None
+    try:
+        encoder_info(info.model_name)
+    except UnknownModelError:
+        raise RunError(f"The run file '{path}' names model_name={info.model_name!r}, which this toolkit does not know "
+                       f"(expected one of {list(MODEL_NAMES)}, or a pose and a pixel encoder joined by '+'); it was "
+                       f"written by another version or edited. Train the run again.") from None
+    return info
 
 
 def load_video_model(run_dir: str | os.PathLike, aggregator: str, info: RunInfo | None = None) -> keras.Model:
@@ -121,12 +129,18 @@ def load_video_model(run_dir: str | os.PathLike, aggregator: str, info: RunInfo 
     info = info or read_run_info(run_dir)
     if aggregator not in info.aggregators:
         raise RunError(f"Run '{run_dir}' has no {aggregator!r} model; it has {sorted(info.aggregators)}. Pick one "
-                       f"with --temporal, or train it with recipes/train_video_classifier.py --run {run_dir}.")
+                       f"with --temporal, or train a run that has it (recipes/train_video_classifier.py --aggregators "
+                       f"{aggregator} ... --name NEW_NAME).")
     name = info.aggregators[aggregator].get("file")
     if not name:
         raise RunError(f"Run '{run_dir}' recorded its {aggregator!r} scores but saved no model (a cross-validation "
                        f"fold); train a run with recipes/train_video_classifier.py to classify videos.")
     path = run_dir / name
+    # run.json is data someone may have sent: it names a file inside its own folder, nothing else.
+    if Path(name).is_absolute() or Path(name).name != name or not name.endswith(".keras") \
+            or path.resolve().parent != run_dir.resolve():
+        raise RunError(f"Run '{run_dir}' names its {aggregator!r} model {name!r}; a run's model is a .keras file in "
+                       f"the run folder itself, so this run.json is refused (train the run again).")
     if not path.is_file():
         raise RunError(f"The run file '{path}' is missing; train the run again (or copy the whole run folder).")
     try:
