@@ -104,3 +104,21 @@ def test_an_empty_room_and_noise_come_back_unknown_and_trained_clips_do_not(mode
     verdicts = [classifier.classify(next(synthetic_videos.glob(f"{v}.*"))) for v in trained]
     assert np.mean([v.label != UNKNOWN for v in verdicts]) >= 0.5
     assert all(v.frames_with_evidence >= 3 for v in verdicts)  # MoveNet finds the synthetic figure
+
+
+def test_with_negatives_the_threshold_balances_exercises_against_negatives():
+    rng = np.random.default_rng(1)
+    exercise = rng.dirichlet([8, 1, 1], 200)
+    exercise[:10] = [0.2, 0.1, 0.7]  # a long tail of exercises that look like "other"
+    negative = rng.dirichlet([1, 1, 6], 100)
+    probabilities, labels = np.r_[exercise, negative], np.r_[np.zeros(200, int), np.full(100, 2)]
+    evidence = np.full(300, 16)
+    balanced, stats = calibrate_rule(probabilities, labels, evidence, 16, 0.97, 2, "exercise_probability")
+    lenient, lenient_stats = calibrate_rule(probabilities, labels, evidence, 16, 0.97, 2, "exercise_probability",
+                                            operating_point="accept_rate")
+    assert stats["operating_point"] == "balanced" and lenient_stats["operating_point"] == "accept_rate"
+    assert lenient.threshold <= balanced.threshold
+    assert lenient_stats["exercises_refused"] <= 0.031 and lenient_stats["negatives_accepted"] > stats[
+        "negatives_accepted"]
+    gain = (1 - stats["exercises_refused"]) - stats["negatives_accepted"]
+    assert gain >= (1 - lenient_stats["exercises_refused"]) - lenient_stats["negatives_accepted"]

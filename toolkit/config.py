@@ -66,6 +66,7 @@ class Config:
     accept_rate: float = 0.97
     negatives: str | None = None
     rejection_score: str = "auto"
+    operating_point: str = "auto"
     calibration_folds: int = 3
     # === Training ===
     batch_size: int = 32
@@ -171,6 +172,7 @@ class Config:
         if self.negatives is not None and (not isinstance(self.negatives, (str, os.PathLike)) or not str(self.negatives)):
             fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
         choice("rejection_score", ("auto", *REJECTION_SCORES))
+        choice("operating_point", ("auto", "balanced", "accept_rate"))
         if self.rejection_score == "exercise_probability" and self.negatives is None:
             raise ConfigError("Invalid config fields 'rejection_score' and 'negatives'. Received: "
                               "rejection_score='exercise_probability', negatives=None; 1 - P(other) needs a run that "

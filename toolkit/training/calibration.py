@@ -6,10 +6,13 @@ predictions by the final heads is too high, because the heads have seen
 those videos. Cross-fitting gives every training video a prediction from
 heads that never saw its group: the training videos are split into
 `calibration_folds` grouped folds, the heads train again on all but one
-(seconds, on cached features) and predict the one left out. The threshold
-is the exercise score that `accept_rate` of those out-of-fold exercise
-videos reach; the same predictions give the share of real exercises the
-whole rule refuses and, with negatives, the share of negatives it accepts.
+(seconds, on cached features) and predict the one left out. With
+negatives among them, the threshold is the exercise score that best
+separates the out-of-fold exercises from the out-of-fold negatives
+(exercises accepted minus negatives accepted, "balanced"); without, or with
+`operating_point = "accept_rate"`, it is the score `accept_rate` of the
+out-of-fold exercise videos reach. The same predictions give the share of
+real exercises the rule refuses and of negatives it accepts.
 """
 
 from __future__ import annotations
@@ -113,27 +116,52 @@ def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float,
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def balanced_threshold(exercise: np.ndarray, negative: np.ndarray) -> float | None:
+    """The threshold that maximises (exercises accepted) - (negatives accepted) (Youden's J), the lowest of ties.
+
+    None without scores on both sides.
+    """
+    if not len(exercise) or not len(negative):
+        return None
+    candidates = np.unique(np.r_[exercise, negative])
+    gain = [(exercise >= t).mean() - (negative >= t).mean() for t in candidates]
+    return float(candidates[int(np.argmax(gain))])
+
+
 def calibrate_rule(probabilities: np.ndarray, labels: np.ndarray, evidence: np.ndarray, num_frames: int,
-                   accept_rate: float, other_class: int | None, score: str,
-                   min_evidence: float = 0.25) -> tuple[RejectionRule, dict]:
-    """The rule accepting `accept_rate` of the exercise videos among `probabilities`, and what it does to them.
+                   accept_rate: float, other_class: int | None, score: str, min_evidence: float = 0.25,
+                   operating_point: str = "auto") -> tuple[RejectionRule, dict]:
+    """The rule for `probabilities` (out-of-fold predictions), and what it does to them.
+
+    Operating points: "accept_rate" accepts `accept_rate` of the exercise videos (refusing the rest, however many
+    negatives that lets through); "balanced" (needs negatives among them) maximises exercises accepted minus
+    negatives accepted; "auto" is "balanced" with negatives and "accept_rate" without.
 
     Returns:
-        The rule, and {"threshold", "calibrated_on", "exercises_refused" with its 95 % interval,
-        "negatives_accepted" and how many (with an "other" class)}.
+        The rule, and {"threshold", "operating_point", "threshold_accept_rate", "threshold_balanced",
+        "calibrated_on", "exercises_refused" with its 95 % interval, and with an "other" class
+        "negatives" and "negatives_accepted"}.
     """
     probabilities, labels, evidence = np.asarray(probabilities), np.asarray(labels), np.asarray(evidence)
     exercise = labels != other_class if other_class is not None else np.ones(len(labels), bool)
     seen = evidence >= max(1.0, min_evidence * num_frames)
     scores = exercise_scores(probabilities, other_class, score) if len(probabilities) else np.zeros(0)
     usable = scores[exercise & seen]
-    threshold = float(np.quantile(usable, 1.0 - accept_rate)) if len(usable) else None
+    by_rate = float(np.quantile(usable, 1.0 - accept_rate)) if len(usable) else None
+    # A negative without a body is refused whatever the threshold: only the others need one.
+    balanced = balanced_threshold(usable, scores[~exercise & seen])
+    if operating_point == "auto":
+        operating_point = "balanced" if balanced is not None else "accept_rate"
+    if operating_point == "balanced" and balanced is None:
+        operating_point = "accept_rate"  # no negatives to balance against
+    threshold = balanced if operating_point == "balanced" else by_rate
     rule = RejectionRule(threshold, min_evidence, other_class, score)
     refused = np.array([rule.judge(p, int(e), num_frames) is not None for p, e in zip(probabilities, evidence)],
                        dtype=bool)
     n_exercise = int(exercise.sum())
     low, high = wilson_interval(int(refused[exercise].sum()), n_exercise)
-    stats = {"threshold": threshold, "calibrated_on": int(len(usable)),
+    stats = {"threshold": threshold, "operating_point": operating_point, "threshold_accept_rate": by_rate,
+             "threshold_balanced": balanced, "calibrated_on": int(len(usable)),
              "exercises_refused": float(refused[exercise].mean()) if n_exercise else None,
              "exercises_refused_interval": [round(low, 4), round(high, 4)]}
     if other_class is not None:

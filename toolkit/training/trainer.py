@@ -160,10 +160,10 @@ def _calibrate(config: Config, parts, frames, clips, features, class_names, head
     result = {}
     for aggregator, (probabilities, labels, evidence) in predicted.items():
         rule, stats = calibrate_rule(probabilities, labels, evidence, config.frames_per_video, config.accept_rate,
-                                     other_class, score)
+                                     other_class, score, operating_point=config.operating_point)
         result[aggregator] = {**rule.to_dict(), **stats, "accept_rate": config.accept_rate, "calibration": source}
     frame_rule, _ = calibrate_rule(frame_set[0], frame_set[1], np.ones(len(frame_set[1])), 1, config.accept_rate,
-                                   other_class, score, 1.0)
+                                   other_class, score, 1.0, config.operating_point)
     result["frame"] = {"threshold": frame_rule.threshold}
     vote = result["vote"]
     interval = vote["exercises_refused_interval"]
