@@ -1,5 +1,6 @@
 import argparse
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,28 @@ def test_flags_override_module_and_are_validated(tmp_path):
         config_from_args(parser.parse_args(["--config", str(path), "--epochs", "-4"]))
     with pytest.raises(ConfigError, match="model_name='vgg'"):
         config_from_args(parser.parse_args(["--config", str(path), "--model-name", "vgg"]))
+
+
+def test_a_non_editable_install_reads_the_working_directorys_config(tmp_path):
+    """Installed into site-packages-like folder (not editable), a recipe finds config.py where it runs."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(root)], check=True, capture_output=True)
+    assert (target / "toolkit" / "config.py").is_file() and not (target / "toolkit").is_symlink()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "config.py").write_text('frames_dir = "my_frames_here"\n')
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run([sys.executable, str(root / "recipes" / "train_video_classifier.py")], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "my_frames_here" in result.stderr and "Config file not found" not in result.stderr
+    # The installed copy was used, not the source tree.
+    check = subprocess.run([sys.executable, "-c", "import toolkit.config as c; print(c.__file__)"], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert str(target) in check.stdout

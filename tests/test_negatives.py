@@ -181,3 +181,25 @@ def test_a_person_gate_goes_on_a_frozen_pretrained_pixel_encoder_only():
             Config(**bad).validate()
     with pytest.raises(ConfigError, match="person_gate"):
         Config(person_gate="yolo").validate()
+
+
+def test_the_apps_chart_draws_the_threshold_beside_chance_and_the_exercise_score():
+    import importlib.util
+    from pathlib import Path
+
+    from workout_runtime.verdicts import RejectionRule, make_verdict
+
+    pytest.importorskip("matplotlib")
+    spec = importlib.util.spec_from_file_location("serve", Path(__file__).resolve().parents[1] / "recipes" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    classes = ["squat", "lunge", OTHER]
+    rule = RejectionRule(0.6, 0.25, 2, "exercise_probability")
+    verdict = make_verdict("clip.mp4", np.array([0.45, 0.1, 0.45]), classes, 16, 16, rule)
+    assert verdict.label == UNKNOWN
+    figure = serve.probability_figure({"verdict": verdict, "rule": rule}, classes)
+    axis = figure.axes[0]
+    labels = [t.get_text() for t in axis.get_legend().get_texts()]
+    assert "chance (uniform)" in labels and any("needed to accept (0.60)" in t for t in labels)
+    assert "exercise (1 - other)" in [t.get_text() for t in axis.get_yticklabels()]
+    assert "not an exercise" not in verdict.unknown_reason and "1 - other" in verdict.unknown_reason

@@ -35,7 +35,23 @@ VOTE_METHODS = VotePooling.METHODS
 DISTRIBUTE_CHOICES = ("none", "mirrored", "mirrored:<device>,<device>")
 # Renamed fields: an old config.py gets a pointer instead of "unknown field".
 RENAMED = {"lstm_epochs": "head_epochs"}
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config.py"
+# The project's own config.py, when the toolkit runs from its source tree (an editable install).
+SOURCE_TREE_CONFIG = Path(__file__).resolve().parents[1] / "config.py"
+DEFAULT_CONFIG_PATH = SOURCE_TREE_CONFIG
+
+
+def default_config_path() -> Path | None:
+    """The `config.py` a recipe reads without `--config`: the working directory's, else the source tree's.
+
+    An installed (not editable) toolkit lives in site-packages, where no project config is: there the working
+    directory's `config.py` is the user's; None when there is neither (the defaults of `Config` apply).
+    """
+    here = Path.cwd() / "config.py"
+    if here.is_file():
+        return here
+    if SOURCE_TREE_CONFIG.is_file() and (SOURCE_TREE_CONFIG.parent / "setup.cfg").is_file():
+        return SOURCE_TREE_CONFIG
+    return None
 
 
 class ConfigError(UserError, ValueError):
@@ -267,8 +283,9 @@ _FLAG_TYPES = {"int": int, "float": float, "bool": _parse_bool, "str": str,
 def add_config_flags(parser: argparse.ArgumentParser, only: Iterable[str] | None = None) -> None:
     """Adds `--config` and a `--field-name` override flag per config field."""
     group = parser.add_argument_group("config overrides (default: the value in config.py)")
-    group.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
-                       help="the config module to read (default: %(default)s)")
+    group.add_argument("--config", default=None,
+                       help="the config module to read (default: config.py in the working directory, else the "
+                            "project's; without either, the built-in defaults)")
     for name, field in FIELDS.items():
         if only is not None and name not in only:
             continue
@@ -279,7 +296,8 @@ def add_config_flags(parser: argparse.ArgumentParser, only: Iterable[str] | None
 
 def config_from_args(args: argparse.Namespace, existing_paths: Iterable[str] = ()) -> Config:
     """The config module named by `args.config` with the flags given applied, validated."""
-    config = load_config_module(args.config)
+    path = args.config or default_config_path()
+    config = load_config_module(path) if path is not None else Config()
     # Override flags default to argparse.SUPPRESS, so only flags actually
     # given are attributes (and "--weights none" can set None).
     overrides = {name: getattr(args, name) for name in FIELDS if hasattr(args, name)}

