@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.locks import folder_lock
 
 quiet_tensorflow()
 
@@ -49,8 +50,9 @@ def main(argv=None) -> int:
                                                    f"{time.strftime('%Y%m%d-%H%M%S')}")
     start = time.perf_counter()
     sequence = [a for a in SEQUENCE_AGGREGATORS if a in args.aggregators and dataset.unit == "videos"]
-    cross_validate(config, dataset.rows, out, repeats=args.repeats, aggregators=["vote", *sequence],
-                   feature_cache_dir=feature_cache_dir(dataset, config.runs_dir), unit=dataset.unit)
+    with folder_lock(out, "cross-validating"):
+        cross_validate(config, dataset.rows, out, repeats=args.repeats, aggregators=["vote", *sequence],
+                       feature_cache_dir=feature_cache_dir(dataset, config.runs_dir), unit=dataset.unit)
     print((out / "summary.md").read_text())
     print(f"Cross-validation written to {out} (summary.png: the spread over folds) in "
           f"{time.perf_counter() - start:.0f} s")

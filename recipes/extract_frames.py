@@ -56,7 +56,10 @@ def main(argv=None) -> int:
     out = args.out or config.frames_dir
     if args.every_seconds is not None and not args.every_seconds > 0:
         parser.error(f"--every-seconds must be a positive number of seconds (received {args.every_seconds})")
-    report = extract_frames(videos, out, num_frames=args.frames or config.frames_per_video,
+    for flag, value in (("--frames", args.frames), ("--size", args.size), ("--workers", args.workers)):
+        if value is not None and value < 1:  # 0 must not silently mean "the default"
+            parser.error(f"{flag} must be a positive integer (received {value})")
+    report = extract_frames(videos, out, num_frames=args.frames if args.frames is not None else config.frames_per_video,
                             every_seconds=args.every_seconds, size=args.size, group_csv=args.group_csv,
                             group_pattern=args.group_pattern,
                             # Groups inferred from the frames replace whatever the source gave.

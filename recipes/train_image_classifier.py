@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.locks import folder_lock
 
 quiet_tensorflow()
 
@@ -50,9 +51,10 @@ def main(argv=None) -> int:
     parts = split_rows(rows, subsets)
     print(f"split ({dataset.unit}): " + ", ".join(f"{k} {len({r['video_id'] for r in v})}" for k, v in parts.items()))
     run_dir = Path(config.runs_dir) / (args.name or f"{config.model_name.replace('+', '_')}-{time.strftime('%Y%m%d-%H%M%S')}")
-    reports = train_and_evaluate(config, rows, subsets, run_dir, aggregators=("vote",),
-                                 feature_cache_dir=feature_cache_dir(dataset, config.runs_dir),
-                                 overwrite=args.overwrite, dataset=dataset.describe())
+    with folder_lock(run_dir, "training"):  # a second training of this --name is refused, not "resumed"
+        reports = train_and_evaluate(config, rows, subsets, run_dir, aggregators=("vote",),
+                                     feature_cache_dir=feature_cache_dir(dataset, config.runs_dir),
+                                     overwrite=args.overwrite, dataset=dataset.describe())
     if reports:
         print(summarise(reports))
     print(f"Run written to {run_dir}. Classify images with: python recipes/classify_image.py IMAGE --run {run_dir}")

@@ -142,3 +142,65 @@ def test_ctrl_c_in_a_real_extraction_loses_nothing_and_the_same_command_resumes(
     assert result.returncode == 0 and f"{done} already extracted" in result.stdout
     with open(tmp_path / "frames" / "manifest.csv") as f:
         assert len({line.split(",")[2] for line in f.readlines()[1:]}) == total
+
+
+def test_small_mistakes_are_one_line_each(tmp_path):
+    """--frames 0 or -3 at extraction, a binary file as --frames, a config.py that is not valid Python."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def recipe(*args, cwd=root):
+        return subprocess.run([sys.executable, str(root / "recipes" / args[0]), *map(str, args[1:])], cwd=cwd,
+                              capture_output=True, text=True, timeout=300)
+
+    for frames in ("0", "-3"):
+        result = recipe("extract_frames.py", "--videos", tmp_path, "--out", tmp_path / "out", "--frames", frames)
+        assert result.returncode == 2 and "--frames must be a positive integer" in result.stderr
+        assert not (tmp_path / "out" / "extraction.json").exists()
+    binary = tmp_path / "frames.bin"
+    binary.write_bytes(bytes(range(256)) * 8)
+    result = recipe("train_video_classifier.py", "--frames", binary)
+    assert result.returncode == 2 and "is not a frame manifest" in result.stderr and "Traceback" not in result.stderr
+    bad = tmp_path / "bad_config.py"
+    bad.write_text("model_name = 'movenet_thunder\n")
+    result = recipe("train_video_classifier.py", "--config", bad)
+    assert result.returncode == 2 and "is not valid Python" in result.stderr and "line 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_frame_that_cannot_be_written_stops_the_video_before_it_is_marked_done(synthetic_videos, tmp_path,
+                                                                                 monkeypatch):
+    from toolkit.data import frames as frames_module
+
+    monkeypatch.setattr(frames_module.cv2, "imwrite", lambda *args, **kwargs: False)
+    with pytest.raises(frames_module.FrameWriteError, match="Could not write the frame"):
+        frames_module.extract_frames(synthetic_videos, tmp_path / "out", num_frames=2, workers=1, progress=False)
+    assert not list((tmp_path / "out").rglob("frames.csv"))  # nothing marked done: a rerun extracts them all
+    monkeypatch.undo()  # the disk has room again
+    report = frames_module.extract_frames(synthetic_videos, tmp_path / "out", num_frames=2, workers=1,
+                                          progress=False)
+    assert report.resumed == 0 and all(Path(r).is_file() for r in (tmp_path / "out").rglob("frame_*.jpg"))
+
+
+def test_a_folder_in_use_is_refused_naming_the_process_that_holds_it(synthetic_videos, tmp_path):
+    from toolkit.data.frames import extract_frames
+    from workout_runtime.locks import FolderBusyError, folder_lock
+
+    out = tmp_path / "frames"
+    with folder_lock(out, "extracting frames"):
+        with pytest.raises(FolderBusyError, match=r"in use by process \d+ \(extracting frames\)"):
+            extract_frames(synthetic_videos, out, num_frames=2, workers=1, progress=False)
+        # A second process is refused the same way, in one line.
+        result = subprocess.run([sys.executable, str(ROOT / "recipes" / "extract_frames.py"), "--videos",
+                                 str(synthetic_videos), "--out", str(out), "--frames", "2"], capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 2 and "in use by process" in result.stderr, result.stderr[-1500:]
+    report = extract_frames(synthetic_videos, out, num_frames=2, workers=1, progress=False)  # free again
+    assert report.extracted > 0
+    nothing = tmp_path / "never_written"
+    with folder_lock(nothing, "training"):
+        pass
+    assert not nothing.exists()  # work that wrote nothing leaves no folder

@@ -248,7 +248,14 @@ def load_config_module(path: str | os.PathLike = DEFAULT_CONFIG_PATH) -> Config:
                           f"of a config.py like the one at the project root.")
     spec = importlib.util.spec_from_file_location("_user_config", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise ConfigError(f"The config file {str(path)!r} is not valid Python: {error.msg} at line {error.lineno}"
+                          f"{': ' + error.text.strip() if error.text else ''}. Fix that line.") from None
+    except Exception as error:  # noqa: BLE001 - a NameError, an import of something missing, ...
+        raise ConfigError(f"The config file {str(path)!r} failed when read ({type(error).__name__}: {error}); a "
+                          f"config file holds plain assignments like model_name = \"movenet_thunder\".") from None
     values = {}
     for name, value in vars(module).items():
         if name.startswith("_") or isinstance(value, types.ModuleType) or callable(value):

@@ -32,10 +32,15 @@ import cv2
 from toolkit.data.class_folders import scan_class_folders
 from toolkit.data.images import perceptual_hash
 from toolkit.data.manifest import MANIFEST_NAME, group_from_pattern, read_group_table, write_manifest
-from toolkit.errors import DatasetError
+from toolkit.errors import DatasetError, UserError
+from workout_runtime.locks import folder_lock
 from workout_runtime.video import VIDEO_EXTENSIONS, VideoReadError, read_frames
 
 _VIDEO_DONE = "frames.csv"
+
+
+class FrameWriteError(UserError, OSError):
+    """A frame could not be written; the extraction stops and resumes at that video."""
 _FRAME_COLUMNS = ("path", "frame_index", "timestamp_s", "phash")
 
 
@@ -179,8 +184,13 @@ def _extract_one(entry: VideoEntry, out_dir: Path, num_frames: int | None, every
         name = f"frame_{int(index):05d}.jpg"
         if rows and rows[-1]["frame_index"] == int(index):
             return
-        cv2.imwrite(str(video_out / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                    [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+        target = video_out / name
+        # imwrite answers False (it raises nothing) when the disk is full or the folder unwritable: a frame
+        # not on disk must stop the video before it is marked done, or its manifest rows point at nothing.
+        if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]) or not target.is_file():
+            raise FrameWriteError(f"Could not write the frame '{target}' (disk full, or the folder is not "
+                                  f"writable); free some space and run the same command again to resume.")
         rows.append({"path": f"{entry.video_id}/{name}", "frame_index": int(index),
                      "timestamp_s": round(float(time_s), 4), "phash": f"{int(perceptual_hash(frame)):016x}"})
 
@@ -208,7 +218,17 @@ def _read_done(video_out: Path) -> list[dict] | None:
         return list(csv.DictReader(f))
 
 
-def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
+def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, **options) -> ExtractionReport:
+    """Extracts frames of every video under `video_dir` into `out_dir`, holding `out_dir` for this process.
+
+    See `_extract_frames` for the options. Raises `FolderBusyError` when another
+    process is extracting into `out_dir`.
+    """
+    with folder_lock(out_dir, "extracting frames"):
+        return _extract_frames(video_dir, out_dir, **options)
+
+
+def _extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
                    num_frames: int | None = 16, every_seconds: float | None = None,
                    size: int | tuple[int, int] | None = None, group_csv=None, group_pattern=None,
                    one_group_per_video: bool = False, jpeg_quality: int = 92, workers: int = 2,
@@ -246,6 +266,10 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
 
     if every_seconds is not None:
         num_frames = None
+        if not every_seconds > 0:
+            raise DatasetError(f"Received: every_seconds={every_seconds!r}; expected a positive number of seconds.")
+    elif isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+        raise DatasetError(f"Received: num_frames={num_frames!r}; expected a positive integer (frames per video).")
     entries, notes = discover_videos(video_dir)
     groups, group_source = resolve_groups(entries, video_dir, group_csv, group_pattern, one_group_per_video)
     beam_options = None

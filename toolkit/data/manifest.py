@@ -45,8 +45,12 @@ def read_manifest(path: str | os.PathLike) -> list[dict]:
     if not path.is_file():
         raise DatasetError(f"No frame manifest at '{path}'. Run recipes/extract_frames.py first (or point to the "
                            f"folder it wrote; for a folder of images, use --images DIR).")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DatasetError(f"'{path}' is not a frame manifest (a CSV file; {type(error).__name__}). Point --frames at "
+                           f"the folder recipes/extract_frames.py wrote.") from None
     missing = [c for c in ("path", "label", "video_id", "group") if rows and c not in rows[0]]
     if missing or not rows:
         raise DatasetError(f"Manifest '{path}' is empty or lacks columns {missing}; "

@@ -46,6 +46,7 @@ from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
 from toolkit.training.calibration import calibrate_rule, out_of_fold_predictions
 from toolkit.training.heads import evidence_frames, fit_frame_head, fit_sequence_head, predict_arrays
 from workout_runtime.repetitions import learn_motion
+from workout_runtime.locks import LOCK_NAME
 from workout_runtime.verdicts import OTHER
 
 FEATURE_CACHE = "feature_cache"
@@ -105,7 +106,7 @@ def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool = False) -> b
     if not run_dir.exists():
         return False
     if not (run_dir / RUN_FILE).is_file():
-        if any(run_dir.iterdir()):
+        if any(p.name != LOCK_NAME for p in run_dir.iterdir()):  # the lock of the process training it is no file
             raise RunError(f"'{run_dir}' exists and is not a run folder; choose another --name (the folder is "
                            f"left as it is).")
         return False
@@ -115,7 +116,9 @@ def prepare_run_dir(run_dir: Path, config: Config, overwrite: bool = False) -> b
     except (RunError, OSError, json.JSONDecodeError):
         info, recorded = None, {}
     if overwrite:
-        shutil.rmtree(run_dir)
+        for child in run_dir.iterdir():  # all but the lock its trainer holds
+            if child.name != LOCK_NAME:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
         return False
     if info is not None and info.status == COMPLETE:
         raise RunError(f"'{run_dir}' holds a finished run (last written {info.updated}). Choose another --name, "
