@@ -7,9 +7,12 @@
 The artifact maps one clip of uint8 RGB frames (1, T, H, W, 3) to class probabilities and the number of
 frames with evidence; MoveNet and the pose features are inside it. A JSON contract is written beside it
 (<artifact>.json: class names, T, frame geometry, outputs, the "unknown" rule, toolkit version, the run).
-Then the artifact is checked against the run's Keras model on up to --check held-out clips of the run's
-frame folder: the largest probability difference and top-1 agreement are printed. Classify with it, without
-TensorFlow: python recipes/classify_video.py VIDEO --model <artifact> (pip install ".[runtime]").
+Before it is moved into place, the artifact is checked against the run's Keras model on up to --check held-out
+clips of the run's frame folder: it is written only if every clip keeps its top class and evidence count and
+the largest probability difference is within 1e-3 (float16: 0.02, int8: 0.1); otherwise nothing is written and
+the command exits 2. int8 is refused for runs with MoveNet inside (it breaks the pose arithmetic; float16
+works). Classify with it, without TensorFlow: python recipes/classify_video.py VIDEO --model <artifact>
+(pip install ".[runtime]").
 
 Formats: savedmodel (through model.export), tflite (LiteRT builtin ops; --quantize float16, or int8
 calibrated on the run's training clips), onnx (tf2onnx, opset 17; --quantize int8 quantizes the weights).
@@ -23,9 +26,8 @@ from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
-from toolkit.export import FORMATS, QUANTIZATIONS, check_parity, export_run, run_clips  # noqa: E402
+from toolkit.export import FORMATS, QUANTIZATIONS, export_run  # noqa: E402
 from toolkit.temporal.heads import AGGREGATORS  # noqa: E402
-from toolkit.temporal.run_files import read_run_info  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -37,16 +39,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="artifact path (default: <run>/export/<aggregator>[_<quantize>].<ext>)")
     parser.add_argument("--check", type=int, default=8, help="held-out clips to check parity on (0: skip)")
     args = parser.parse_args(argv)
-    exported = export_run(args.run, args.out, args.format, args.temporal, args.quantize)
+    if args.check < 0:
+        parser.error(f"--check must be 0 (skip) or a number of held-out clips (received {args.check})")
+    exported = export_run(args.run, args.out, args.format, args.temporal, args.quantize, check=args.check)
     size = (exported.path.stat().st_size if exported.path.is_file()
             else sum(p.stat().st_size for p in exported.path.rglob("*") if p.is_file()))
     print(f"wrote {exported.path} ({size / 1e6:.1f} MB) and {exported.contract_path.name}")
-    if args.check > 0:
-        info = read_run_info(args.run)
-        parity = check_parity(exported, run_clips(Path(args.run), info, "test", args.check))
-        print(f"parity with the Keras model on {parity['clips']} held-out clips: largest probability difference "
-              f"{parity['max_abs_difference']:.2e}, same top class on {parity['top1_agreement']:.0%}, same "
-              f"frames-with-evidence count on {parity['evidence_agreement']:.0%}")
+    parity = exported.contract.get("parity")
+    if parity:
+        print(f"parity with the Keras model on {parity['clips']} held-out clips (checked before writing): largest "
+              f"probability difference {parity['max_abs_difference']:.2e}, same top class on "
+              f"{parity['top1_agreement']:.0%}, same frames-with-evidence count on {parity['evidence_agreement']:.0%}")
     return 0
 
 

@@ -127,3 +127,19 @@ def test_the_runtime_classifies_without_tensorflow_and_checks_its_input(pixel_ru
         ArtifactVideoClassifier(tmp_path / "broken.tflite")
     with pytest.raises(RunError, match="no contract"):
         ArtifactVideoClassifier(tmp_path / "pixel.tflite.json")  # a file without its own contract
+
+
+def test_an_artifact_appears_only_after_its_parity_check_passes(pixel_run, pose_run, tmp_path, monkeypatch):
+    import toolkit.export as export
+
+    checked = export_run(pixel_run, tmp_path / "ok.tflite", "tflite", "vote", check=4)
+    assert checked.path.is_file() and checked.contract["parity"]["top1_agreement"] == 1.0
+    assert json.loads(checked.contract_path.read_text())["run"] == pixel_run.name  # no machine path
+    monkeypatch.setitem(export.PARITY_TOLERANCE, "none", -1.0)  # as if the artifact drifted from the model
+    with pytest.raises(ExportError, match="Nothing was written"):
+        export_run(pixel_run, tmp_path / "drifted.tflite", "tflite", "vote", check=4)
+    assert not (tmp_path / "drifted.tflite").exists() and not (tmp_path / "drifted.tflite.json").exists()
+    assert not list(tmp_path.glob(".export-*"))  # the staging folder is gone too
+    with pytest.raises(ExportError, match="int8 breaks its pose arithmetic"):
+        export_run(pose_run, tmp_path / "pose_int8.tflite", "tflite", "vote", "int8")
+    assert not (tmp_path / "pose_int8.tflite").exists()

@@ -168,8 +168,13 @@ def _export_onnx(model, spec, out: Path, quantize: str) -> None:
         target.unlink()
 
 
+# The parity an artifact must keep with the Keras model on held-out clips to be written: the largest
+# probability difference, and every clip's top class and frames-with-evidence count the same.
+PARITY_TOLERANCE = {"none": 1e-3, "float16": 2e-2, "int8": 0.1}
+
+
 def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = None, fmt: str = "tflite",
-               aggregator: str | None = None, quantize: str = "none") -> Exported:
+               aggregator: str | None = None, quantize: str = "none", check: int = 0) -> Exported:
     """Exports one aggregator of a run.
 
     Args:
@@ -179,10 +184,14 @@ def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = 
         fmt: "savedmodel", "tflite" or "onnx".
         aggregator: "vote", "lstm" or "transformer"; default the run's.
         quantize: "none", "float16" (LiteRT) or "int8" (LiteRT, ONNX).
+        check: held-out clips of the run the artifact must match the Keras
+            model on (`PARITY_TOLERANCE`) before it is moved into place; 0
+            skips the check. A failing artifact is never written.
 
     Raises:
         ExportError: unknown format or quantization, a combination not
-            offered, or a missing converter package.
+            offered (int8 for a run with MoveNet inside), a missing converter
+            package, or an artifact that fails its parity check.
         RunError: not a run, or it lacks the aggregator.
     """
     if fmt not in FORMATS:
@@ -195,6 +204,11 @@ def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = 
                           f"(float16, int8) and onnx (int8).")
     run_dir = Path(run_dir)
     info = read_run_info(run_dir)
+    if quantize == "int8" and info.frame_size is None:
+        # Int8 rounds MoveNet's letterbox and the pose features' divisions by small lengths to zero
+        # (LiteRT: "DIV ... data[i] != zero_point" on every clip); the artifact would never run.
+        raise ExportError(f"Run '{run_dir}' has MoveNet inside ({info.model_name}); int8 breaks its pose arithmetic. "
+                          f"Export it with --quantize float16 (half the size) or none.")
     aggregator = aggregator or info.default_aggregator
     model = build_export_model(load_video_model(run_dir, aggregator, info))
     spec = _input_spec(info, info.num_frames)
@@ -210,16 +224,46 @@ def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = 
             _export_tflite(model, spec, target, quantize, run_dir, info)
         else:
             _export_onnx(model, spec, target, quantize)
+        settings = info.aggregators[aggregator]
+        contract = _contract(fmt, out.name, quantize, aggregator, settings, info, run_dir)
+        staged_contract = target.with_name(target.name + ".json")
+        staged_contract.write_text(json.dumps(contract, indent=2))
+        if check > 0:  # on the staged artifact: a failing one never reaches `out`
+            try:
+                parity = check_parity(Exported(target, staged_contract, contract, run_dir),
+                                      run_clips(run_dir, info, "test", check))
+            except (ExportError, RunError):
+                raise
+            except Exception as error:  # noqa: BLE001 - a runtime that cannot run the artifact raises many types
+                raise ExportError(f"The {fmt} artifact ({quantize}) fails on the run's held-out clips "
+                                  f"({type(error).__name__}: {str(error)[:200]}). Nothing was written; try another "
+                                  f"--quantize.") from None
+            tolerance = PARITY_TOLERANCE[quantize]
+            if (parity["max_abs_difference"] > tolerance or parity["top1_agreement"] < 1.0
+                    or parity["evidence_agreement"] < 1.0):
+                raise ExportError(
+                    f"The {fmt} artifact ({quantize}) differs from the Keras model on {parity['clips']} held-out "
+                    f"clips: largest probability difference {parity['max_abs_difference']:.2e} (allowed "
+                    f"{tolerance:g}), same top class on {parity['top1_agreement']:.0%}, same evidence on "
+                    f"{parity['evidence_agreement']:.0%}. Nothing was written; try another --quantize.")
+            contract["parity"] = parity
+            staged_contract.write_text(json.dumps(contract, indent=2))
         if out.is_dir():
             shutil.rmtree(out)
         elif out.exists():
             out.unlink()
-        os.replace(target, out)  # the artifact appears whole or not at all
+        contract_path = out.with_name(out.name + ".json")
+        os.replace(target, out)  # the artifact appears whole or not at all, and only once it passed
+        os.replace(staged_contract, contract_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    settings = info.aggregators[aggregator]
-    contract = {
-        "format": fmt, "artifact": out.name, "quantize": quantize, "aggregator": aggregator,
+    return Exported(out, contract_path, contract, run_dir)
+
+
+def _contract(fmt: str, name: str, quantize: str, aggregator: str, settings: dict, info, run_dir: Path) -> dict:
+    """What a runtime needs to use an artifact: classes, geometry, input, outputs, the whole rejection rule."""
+    return {
+        "format": fmt, "artifact": name, "quantize": quantize, "aggregator": aggregator,
         "vote_method": settings.get("method"), "model_name": info.model_name, "class_names": info.class_names,
         "num_frames": info.num_frames,
         "input": {"name": "frames", "dtype": "uint8", "shape": [1, info.num_frames, info.frame_size,
@@ -236,9 +280,6 @@ def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = 
         "toolkit_version": info.toolkit_version, "run": run_dir.resolve().name,
         "exported": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    contract_path = out.with_name(out.name + ".json")
-    contract_path.write_text(json.dumps(contract, indent=2))
-    return Exported(out, contract_path, contract, run_dir)
 
 
 def check_parity(exported: Exported, clips) -> dict:
