@@ -83,6 +83,9 @@ rejection_score = "auto"
 
 # === Training ===
 batch_size = 32
+# The LSTM and the transformer see one sample per video: with a few dozen videos, small batches give
+# them enough updates per epoch (batch_size is for frames: the encoder and the frame head).
+sequence_batch_size = 16
 # Epochs of an encoder trained from scratch (custom_cnn, or weights = None).
 epochs = 10
 # Pretrained pixel encoders stay frozen with 0 (their features are cached and the heads

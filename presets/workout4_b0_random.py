@@ -20,6 +20,7 @@ lstm_units = 64
 transformer_units = 64
 dropout = 0.3
 batch_size = 32
+sequence_batch_size = 16
 sequence_learning_rate = 1e-3
 head_epochs = 80
 early_stopping_patience = 5

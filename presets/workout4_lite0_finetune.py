@@ -21,6 +21,7 @@ transformer_units = 64
 transformer_layers = 2
 dropout = 0.3
 batch_size = 64
+sequence_batch_size = 16
 learning_rate = 1e-3
 sequence_learning_rate = 2e-3
 head_epochs = 80

@@ -119,10 +119,17 @@ def test_a_non_editable_install_reads_the_working_directorys_config(tmp_path):
     import subprocess
     import sys
 
+    import shutil
+
     root = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"  # a copy, so that the build leaves nothing in the project folder
+    for name in ("toolkit", "workout_runtime"):
+        shutil.copytree(root / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
-                    str(target), str(root)], check=True, capture_output=True)
+                    str(target), str(source)], check=True, capture_output=True)
     assert (target / "toolkit" / "config.py").is_file() and not (target / "toolkit").is_symlink()
     work = tmp_path / "work"
     work.mkdir()

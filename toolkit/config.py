@@ -86,6 +86,7 @@ class Config:
     calibration_folds: int = 3
     # === Training ===
     batch_size: int = 32
+    sequence_batch_size: int = 16
     epochs: int = 10
     fine_tune_epochs: int = 0
     learning_rate: float = 1e-3
@@ -197,6 +198,7 @@ class Config:
         if self.calibration_folds != 0:
             integer("calibration_folds", 2)
         integer("batch_size", 1)
+        integer("sequence_batch_size", 1)
         integer("epochs", 0)
         integer("fine_tune_epochs", 0)
         positive("learning_rate")

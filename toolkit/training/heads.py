@@ -19,9 +19,6 @@ from toolkit.data.pipeline import balanced_class_weights
 from toolkit.models.frame_head import build_frame_head
 from toolkit.temporal.heads import build_sequence_head
 
-# Sequence heads see one sample per video; with a few dozen videos, small
-# batches give them enough updates per epoch.
-SEQUENCE_BATCH_SIZE = 16
 
 
 def fit_head(model: keras.Model, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None,
@@ -78,7 +75,7 @@ def fit_sequence_head(aggregator: str, train: Mapping[str, np.ndarray], validati
                                pose_features, config.transformer_layers)
     val = (validation["features"], validation["labels"]) if validation is not None else None
     return fit_head(head, features, train["labels"], val, num_classes, config.head_epochs,
-                    SEQUENCE_BATCH_SIZE, config.sequence_learning_rate, config.early_stopping_patience,
+                    config.sequence_batch_size, config.sequence_learning_rate, config.early_stopping_patience,
                     config.seed, log_path, verbose)
 
 
