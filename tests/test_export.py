@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import MOVENET
 from test_recipes import ROOT
 from test_runs import tiny_config
 from toolkit.data.manifest import read_manifest
@@ -18,7 +18,6 @@ from toolkit.export import ExportError, check_parity, export_run, run_clips
 from toolkit.temporal.run_files import read_run_info
 from toolkit.training.trainer import train_run
 
-MOVENET = SHARED / "models" / "movenet"
 
 
 def _train(name, synthetic_frames, tmp_path_factory):

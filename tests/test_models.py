@@ -4,13 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import MOVENET
 from toolkit.models import MODEL_NAMES, PIXEL_ENCODERS, UnknownModelError, build_encoder, build_frame_head, encoder_info
 from toolkit.models.efficientnet import WeightsUnavailableError
 from toolkit.models.frame_head import build_frame_classifier
 from toolkit.training.fine_tuning import count_trainable_weights, set_top_layers_trainable
 
-MOVENET = SHARED / "models" / "movenet"
 ENCODERS = list(MODEL_NAMES) + ["movenet_lightning+efficientnet_lite0"]
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import pose_reference as reference
+from conftest import MOVENET
 from toolkit.data.penn_action import PENN_TO_COCO, load_sequence
 from toolkit.models.pose import MoveNetLayer, PoseModelError, build_movenet_encoder, find_movenet, keypoint_model
 from toolkit.models.pose_features import FRAME_FEATURES, PoseFrameFeatures
@@ -18,8 +19,8 @@ from workout_runtime.video import read_frames
 
 
 @pytest.fixture(scope="module")
-def movenet_dir(shared_dir):
-    folder = shared_dir / "models" / "movenet"
+def movenet_dir():
+    folder = MOVENET
     if not (folder / "movenet-lightning.json").is_file():
         pytest.skip("MoveNet models absent from ../shared/models")
     return folder

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import MOVENET
 from toolkit.config import Config
 from toolkit.data.manifest import read_manifest
 from toolkit.data.splits import split_manifest
@@ -83,12 +83,12 @@ def test_rejection_report_measures_separation():
 def test_an_empty_room_and_noise_come_back_unknown_and_trained_clips_do_not(model_name, person_gate, synthetic_frames,
                                                                             synthetic_videos, tmp_path):
     """No body, no verdict: for pose runs, and for pixel runs behind a person gate."""
-    if not (SHARED / "models" / "movenet" / "movenet-lightning.json").is_file():
+    if not (MOVENET / "movenet-lightning.json").is_file():
         pytest.skip("MoveNet models absent from ../shared/models")
     rows = read_manifest(synthetic_frames)
     subsets = split_manifest(rows, 0.25, 0.25, seed=0)
     config = Config(model_name=model_name, person_gate=person_gate, image_size=96,
-                    pose_model_dir=str(SHARED / "models" / "movenet"), frames_per_video=4, head_epochs=40,
+                    pose_model_dir=str(MOVENET), frames_per_video=4, head_epochs=40,
                     early_stopping_patience=40, frame_head_units=16, learning_rate=5e-3, seed=0).validate()
     train_run(config, rows, subsets, tmp_path / "run", aggregators=("vote",), progress=False, log=lambda _: None)
     classifier = VideoClassifier.from_run(tmp_path / "run", "vote")

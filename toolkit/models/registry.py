@@ -140,7 +140,7 @@ def encoder_info(model_name: str, image_size: int = 224, person_gate: str | None
 
 
 def build_encoder(model_name: str, image_size: int = 224, weights: str | None = "imagenet",
-                  pose_model_dir: str | os.PathLike = "../shared/models/movenet",
+                  pose_model_dir: str | os.PathLike | None = None,
                   person_gate: str | None = None) -> keras.Model:
     """Builds the encoder registered as `model_name`.
 
@@ -151,7 +151,7 @@ def build_encoder(model_name: str, image_size: int = 224, weights: str | None = 
         weights: "imagenet" (the pretrained weights where the pixel encoder
             has them; custom_cnn starts from random weights), a weights-file
             path, or None (random initialisation). Pose encoders ignore it.
-        pose_model_dir: the folder of MoveNet's TF.js models.
+        pose_model_dir: the folder of MoveNet's TF.js models (default: the user's cache, filled on first use).
         person_gate: for a pixel encoder, a pose encoder's name: the pixel
             features of a frame where it sees no body are zeros (no evidence).
 
@@ -168,9 +168,11 @@ def build_encoder(model_name: str, image_size: int = 224, weights: str | None = 
         spec = PIXEL_ENCODERS[info.pixel]
         pixel = spec.build(image_size, weights if spec.pretrained or weights != "imagenet" else None)
     if info.pose is not None or info.person_gate is not None:
+        from toolkit.models.movenet_files import default_pose_model_dir
         from toolkit.models.pose import build_movenet_encoder
 
-        pose = build_movenet_encoder(POSE_ENCODERS[info.pose or info.person_gate], pose_model_dir,
+        pose = build_movenet_encoder(POSE_ENCODERS[info.pose or info.person_gate],
+                                     pose_model_dir if pose_model_dir is not None else default_pose_model_dir(),
                                      name="person_gate" if info.person_gate else "pose_encoder")
     if info.person_gate is not None:
         # === Functional Model (gated) ===
