@@ -17,6 +17,7 @@ component, which is exactly this app, and Keras' own video examples use it.
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -250,6 +251,9 @@ def main(argv=None) -> int:
     uploads = tempfile.mkdtemp(prefix="workout-serve-")
     os.environ["GRADIO_TEMP_DIR"] = uploads
     atexit.register(shutil.rmtree, uploads, ignore_errors=True)
+    # atexit runs on a normal exit and Ctrl-C, not on SIGTERM (kill, systemd, docker stop): make that an exit too,
+    # so the uploads folder goes with the server.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     if args.model:
         from workout_runtime.artifact import ArtifactVideoClassifier
 

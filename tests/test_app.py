@@ -39,9 +39,10 @@ def app_run(synthetic_videos, tmp_path_factory):
 def server(app_run, tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("server") / "server.log", "w")
+    temp = tmp_path_factory.mktemp("server_tmp")  # where the server keeps uploads
     process = subprocess.Popen([sys.executable, str(ROOT / "recipes" / "serve.py"), "--run", str(app_run),
                                 "--port", str(port), "--max-size-mb", "1"], stdout=log, stderr=subprocess.STDOUT,
-                               cwd=ROOT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+                               cwd=ROOT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(temp)})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
     while True:
@@ -54,13 +55,16 @@ def server(app_run, tmp_path_factory):
                 log.close()
                 raise AssertionError(Path(log.name).read_text()[-3000:])
             time.sleep(1)
+    assert list(temp.glob("workout-serve-*")), "the server keeps uploads in a folder of its own"
     yield url
-    process.terminate()
+    process.terminate()  # SIGTERM, as kill, systemd or docker stop send it
     try:
         process.wait(timeout=30)
     finally:
         process.kill()
         log.close()
+    # The uploads folder, with every uploaded video in it, goes with the server.
+    assert not list(temp.glob("workout-serve-*")), Path(log.name).read_text()[-2000:]
 
 
 @pytest.fixture(scope="module")

@@ -107,3 +107,26 @@ def test_damaged_images_are_refused_with_the_reason(tmp_path):
                          ("missing.jpg", "does not exist")):
         with pytest.raises(ImageReadError, match=reason):
             read_image(tmp_path / name)
+
+
+def test_pictures_too_large_or_too_small_are_refused_before_decoding(tmp_path):
+    import cv2
+
+    from workout_runtime.images import ImageReadError, read_image
+    from workout_runtime.video import VideoReadError, read_frames
+
+    huge = tmp_path / "huge.png"
+    header = bytearray(cv2.imencode(".png", np.zeros((40, 40, 3), np.uint8))[1].tobytes())
+    header[16:24] = (20000).to_bytes(4, "big") + (20000).to_bytes(4, "big")  # claims 20000x20000
+    huge.write_bytes(bytes(header))
+    with pytest.raises(ImageReadError, match="20000x20000 pixels, more than"):
+        read_image(huge)
+    tiny = tmp_path / "tiny.jpg"
+    cv2.imwrite(str(tiny), np.zeros((1, 1, 3), np.uint8))
+    with pytest.raises(ImageReadError, match="too small to show a person"):
+        read_image(tiny)
+    # A picture renamed .mp4 is not a one-frame video.
+    disguised = tmp_path / "clip.mp4"
+    disguised.write_bytes(cv2.imencode(".jpg", np.zeros((64, 64, 3), np.uint8))[1].tobytes())
+    with pytest.raises(VideoReadError, match="JPEG picture, not a video"):
+        read_frames(disguised, 4)

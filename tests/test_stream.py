@@ -94,9 +94,33 @@ def test_a_dropped_live_stream_is_reopened_with_backoff_then_ends(monkeypatch):
     notes = []
     frames = list(frames_of("rtsp://camera", realtime=True, reconnect=4, backoff_s=0.5, log=notes.append))
     assert len(frames) == 15  # three sessions of five frames; every later open fails
-    # Each drop gets up to four tries; the pause doubles only while reopening keeps failing.
-    assert waits == [0.5, 0.5, 0.5, 1.0, 2.0, 4.0]
-    assert len(notes) == 6 and notes[-1].endswith("(attempt 4 of 4)")
+    # Sessions too short to count as stable share the four tries; the pause doubles each time.
+    assert waits == [0.5, 1.0, 2.0, 4.0]
+    assert len(notes) == 4 and notes[-1].endswith("(attempt 4 of 4)")
+
+
+def test_a_source_that_keeps_coming_back_and_dropping_is_given_up_on(monkeypatch):
+    import cv2
+
+    FakeCapture.opens, FakeCapture.fail_after_opens = 0, 10 ** 6  # it always reopens, then drops at once
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
+    monkeypatch.setattr(stream.time, "sleep", lambda s: None)
+    notes = []
+    frames = list(frames_of("rtsp://flaky", realtime=True, reconnect=2, log=notes.append))
+    assert len(frames) == 15 and len(notes) == 2 and notes[-1].endswith("(attempt 2 of 2)")
+
+
+def test_a_source_that_delivers_steadily_again_earns_its_tries_anew(monkeypatch):
+    import cv2
+
+    clock = iter(range(0, 10 ** 6, 10))  # ten seconds pass between reads
+    FakeCapture.opens, FakeCapture.fail_after_opens = 0, 3
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
+    monkeypatch.setattr(stream.time, "monotonic", lambda: float(next(clock)))
+    waits = []
+    monkeypatch.setattr(stream.time, "sleep", waits.append)
+    frames = list(frames_of("rtsp://camera", realtime=True, reconnect=1, backoff_s=0.5))
+    assert len(frames) == 15 and waits == [0.5, 0.5, 0.5]
 
 
 def test_an_unopenable_source_names_itself(monkeypatch):

@@ -57,6 +57,10 @@ def _open(source: int | str):
     return capture
 
 
+# Seconds a reopened source must deliver before its reconnection tries start again.
+STABLE_S = 30.0
+
+
 def frames_of(source: int | str, realtime: bool, reconnect: int = 0, backoff_s: float = 1.0,
               log: Callable[[str], None] = lambda _: None) -> Iterator[tuple[np.ndarray, float, float]]:
     """Yields (RGB frame, stream time in seconds, wall-clock capture time) until the source ends.
@@ -64,7 +68,9 @@ def frames_of(source: int | str, realtime: bool, reconnect: int = 0, backoff_s: 
     A file is played at its own frame rate when `realtime` (as a camera
     would deliver it), else as fast as it decodes. A live source that drops is
     reopened up to `reconnect` times, waiting `backoff_s`, then twice as long
-    each time; its stream time goes on from where it stopped.
+    each time; its stream time goes on from where it stopped. The count starts
+    again only after the source has delivered for `STABLE_S` seconds, so a
+    source that keeps coming back and dropping is given up on.
     """
     import cv2
 
@@ -73,7 +79,7 @@ def frames_of(source: int | str, realtime: bool, reconnect: int = 0, backoff_s: 
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
     fps = fps if 1.0 <= fps <= 240.0 else 30.0
     started = time.monotonic()
-    index, offset, attempts = 0, 0.0, 0
+    index, offset, attempts, reopened = 0, 0.0, 0, started
     try:
         while True:
             ok, frame = capture.read()
@@ -89,11 +95,15 @@ def frames_of(source: int | str, realtime: bool, reconnect: int = 0, backoff_s: 
                     time.sleep(wait)
                     try:
                         capture = _open(source)
+                        reopened = time.monotonic()
                     except StreamError:
                         pass
                 continue
-            attempts = 0
             now = time.monotonic()
+            # Only a source that has delivered for a while since it came back earns its tries anew: one that
+            # drops again at once is the same failure, and its tries run out.
+            if attempts and now - reopened >= STABLE_S:
+                attempts = 0
             stream_s = (now - started) if live else index / fps
             if not live and realtime:  # a file: wait until this frame's time has come
                 delay = started + stream_s - now

@@ -89,6 +89,10 @@ class Clip:
     info: VideoInfo
 
 
+# The first bytes of the picture formats FFmpeg would also open as a one-frame video.
+IMAGE_SIGNATURES = (("JPEG", b"\xff\xd8\xff"), ("PNG", b"\x89PNG\r\n\x1a\n"), ("GIF", b"GIF8"), ("BMP", b"BM"))
+
+
 def _open(path: str | os.PathLike) -> cv2.VideoCapture:
     path = Path(path)
     if not path.exists():
@@ -97,6 +101,14 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
         raise VideoReadError(path, "it is a folder, not a file")
     if path.stat().st_size == 0:
         raise VideoReadError(path, "the file is empty (0 bytes)")
+    with open(path, "rb") as f:
+        head = f.read(12)
+    kind = next((name for name, magic in IMAGE_SIGNATURES if head.startswith(magic)), None)
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":  # RIFF...AVI is a video
+        kind = "WebP"
+    if kind is not None:  # FFmpeg would open it as a one-frame "video"
+        raise VideoReadError(path, f"it is a {kind} picture, not a video (whatever its extension)",
+                             "Classify pictures with recipes/classify_image.py, or rename it.")
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not capture.isOpened():
         capture.release()
