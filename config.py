@@ -65,12 +65,13 @@ transformer_layers = 2
 # Answer "unknown" when the evidence is weak: too few frames with a body (pose encoders, or a
 # person_gate), or an exercise score below a threshold set from out-of-fold predictions of the
 # training videos (calibration_folds grouped folds; 0 uses the validation videos instead).
-# operating_point: "balanced" puts the threshold where it best separates exercises from negatives
-# (exercises accepted minus negatives accepted); "accept_rate" where accept_rate of real exercise
-# videos pass, however many negatives that lets through; "auto": balanced with negatives.
+# operating_point: "accept_rate" puts the threshold where accept_rate of real exercise videos
+# pass, however many negatives that lets through (exercises first); "balanced" (needs negatives)
+# where it best separates exercises from negatives, which refuses many more real exercises:
+# BENCHMARKS.md measures both.
 reject_unknown = True
 accept_rate = 0.97
-operating_point = "auto"
+operating_point = "accept_rate"
 calibration_folds = 3
 # Real videos of anything but exercise (sports, music, everyday actions), laid out like
 # ../shared/data/nonexercise_video: <folder>/<sub-folder>/<video> with a manifest.csv naming each

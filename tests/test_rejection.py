@@ -113,9 +113,9 @@ def test_with_negatives_the_threshold_balances_exercises_against_negatives():
     negative = rng.dirichlet([1, 1, 6], 100)
     probabilities, labels = np.r_[exercise, negative], np.r_[np.zeros(200, int), np.full(100, 2)]
     evidence = np.full(300, 16)
-    balanced, stats = calibrate_rule(probabilities, labels, evidence, 16, 0.97, 2, "exercise_probability")
-    lenient, lenient_stats = calibrate_rule(probabilities, labels, evidence, 16, 0.97, 2, "exercise_probability",
-                                            operating_point="accept_rate")
+    balanced, stats = calibrate_rule(probabilities, labels, evidence, 16, 0.97, 2, "exercise_probability",
+                                     operating_point="balanced")
+    lenient, lenient_stats = calibrate_rule(probabilities, labels, evidence, 16, 0.97, 2, "exercise_probability")
     assert stats["operating_point"] == "balanced" and lenient_stats["operating_point"] == "accept_rate"
     assert lenient.threshold <= balanced.threshold
     assert lenient_stats["exercises_refused"] <= 0.031 and lenient_stats["negatives_accepted"] > stats[

@@ -29,7 +29,7 @@ from toolkit.models.movenet_files import default_pose_model_dir
 from toolkit.models.registry import MODEL_NAMES, PIXEL_ENCODERS, POSE_ENCODERS, UnknownModelError, encoder_info
 from toolkit.temporal.heads import AGGREGATORS
 from toolkit.temporal.layers import VotePooling
-from workout_runtime.verdicts import REJECTION_SCORES
+from workout_runtime.verdicts import OPERATING_POINTS, REJECTION_SCORES
 
 TEMPORAL_AGGREGATORS = AGGREGATORS
 VOTE_METHODS = VotePooling.METHODS
@@ -84,7 +84,7 @@ class Config:
     accept_rate: float = 0.97
     negatives: str | None = None
     rejection_score: str = "auto"
-    operating_point: str = "auto"
+    operating_point: str = "accept_rate"
     calibration_folds: int = 3
     # === Training ===
     batch_size: int = 32
@@ -191,7 +191,7 @@ class Config:
         if self.negatives is not None and (not isinstance(self.negatives, (str, os.PathLike)) or not str(self.negatives)):
             fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
         choice("rejection_score", ("auto", *REJECTION_SCORES))
-        choice("operating_point", ("auto", "balanced", "accept_rate"))
+        choice("operating_point", OPERATING_POINTS)
         if self.rejection_score == "exercise_probability" and self.negatives is None:
             raise ConfigError("Invalid config fields 'rejection_score' and 'negatives'. Received: "
                               "rejection_score='exercise_probability', negatives=None; 1 - P(other) needs a run that "

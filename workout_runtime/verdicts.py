@@ -33,6 +33,9 @@ AGGREGATORS = ("vote", "lstm", "transformer")
 VOTE_METHODS = ("majority", "mean", "confidence")
 # How much a clip looks like one of the trained exercises (higher: more).
 REJECTION_SCORES = ("max_probability", "exercise_probability")
+# Where the threshold goes: "accept_rate" refuses at most 1 - accept_rate of real exercises; "balanced" best
+# separates them from negatives (toolkit.training.calibration).
+OPERATING_POINTS = ("accept_rate", "balanced")
 
 
 def _number(value: float, other: float) -> str:

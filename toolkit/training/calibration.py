@@ -6,13 +6,13 @@ predictions by the final heads is too high, because the heads have seen
 those videos. Cross-fitting gives every training video a prediction from
 heads that never saw its group: the training videos are split into
 `calibration_folds` grouped folds, the heads train again on all but one
-(seconds, on cached features) and predict the one left out. With
-negatives among them, the threshold is the exercise score that best
+(seconds, on cached features) and predict the one left out. The threshold
+is the exercise score `accept_rate` of the out-of-fold exercise videos reach
+(`operating_point = "accept_rate"`, the default: exercises first), or, with
+negatives among them and `operating_point = "balanced"`, the score that best
 separates the out-of-fold exercises from the out-of-fold negatives
-(exercises accepted minus negatives accepted, "balanced"); without, or with
-`operating_point = "accept_rate"`, it is the score `accept_rate` of the
-out-of-fold exercise videos reach. The same predictions give the share of
-real exercises the rule refuses and of negatives it accepts.
+(exercises accepted minus negatives accepted). The same predictions give the
+share of real exercises the rule refuses and of negatives it accepts.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from toolkit.temporal.heads import build_vote_head
 from toolkit.training.features import clip_arrays, frame_arrays
 from toolkit.training.heads import evidence_frames, fit_frame_head, fit_sequence_head, predict_arrays
-from workout_runtime.verdicts import RejectionRule, exercise_scores
+from workout_runtime.verdicts import OPERATING_POINTS, RejectionRule, exercise_scores
 
 
 @dataclasses.dataclass
@@ -130,12 +130,12 @@ def balanced_threshold(exercise: np.ndarray, negative: np.ndarray) -> float | No
 
 def calibrate_rule(probabilities: np.ndarray, labels: np.ndarray, evidence: np.ndarray, num_frames: int,
                    accept_rate: float, other_class: int | None, score: str, min_evidence: float = 0.25,
-                   operating_point: str = "auto") -> tuple[RejectionRule, dict]:
+                   operating_point: str = "accept_rate") -> tuple[RejectionRule, dict]:
     """The rule for `probabilities` (out-of-fold predictions), and what it does to them.
 
     Operating points: "accept_rate" accepts `accept_rate` of the exercise videos (refusing the rest, however many
-    negatives that lets through); "balanced" (needs negatives among them) maximises exercises accepted minus
-    negatives accepted; "auto" is "balanced" with negatives and "accept_rate" without.
+    negatives that lets through); "balanced" (needs negatives among them; else "accept_rate") maximises
+    exercises accepted minus negatives accepted. Both thresholds are returned, whichever is used.
 
     Returns:
         The rule, and {"threshold", "operating_point", "threshold_accept_rate", "threshold_balanced",
@@ -150,8 +150,8 @@ def calibrate_rule(probabilities: np.ndarray, labels: np.ndarray, evidence: np.n
     by_rate = float(np.quantile(usable, 1.0 - accept_rate)) if len(usable) else None
     # A negative without a body is refused whatever the threshold: only the others need one.
     balanced = balanced_threshold(usable, scores[~exercise & seen])
-    if operating_point == "auto":
-        operating_point = "balanced" if balanced is not None else "accept_rate"
+    if operating_point not in OPERATING_POINTS:
+        raise ValueError(f"Received: operating_point={operating_point!r}; expected one of {list(OPERATING_POINTS)}")
     if operating_point == "balanced" and balanced is None:
         operating_point = "accept_rate"  # no negatives to balance against
     threshold = balanced if operating_point == "balanced" else by_rate
