@@ -171,10 +171,14 @@ def seed_figures(entry: dict) -> dict:
                "accuracy": float(right[exercise].mean()),
                "accepted_and_right": float((right & ~refused)[exercise].mean()),
                "negatives": int((~exercise).sum())}
+    classes = np.asarray([v.split("/")[0] for v in entry["videos"]])  # video ids are <class>/<video>
     for point, decisions in entry["points"].items():
         if len(decisions) == len(exercise):
             decisions = np.asarray(decisions, bool)
             figures[f"{point}_exercises_refused"] = float(decisions[exercise].mean())
+            figures[f"{point}_refused_by_class"] = {c: [int(decisions[exercise & (classes == c)].sum()),
+                                                       int((exercise & (classes == c)).sum())]
+                                                   for c in sorted(set(classes[exercise]))}
             if (~exercise).any():
                 figures[f"{point}_negatives_accepted"] = float((~decisions[~exercise]).mean())
     if (~exercise).any():
@@ -266,6 +270,18 @@ def main(argv=None) -> int:
             cells = [mean_std([f.get(f"{point}_{what}") for f in figures])
                      for point in ("accept_rate", "balanced") for what in ("exercises_refused", "negatives_accepted")]
             print(f"| {Path(cv).name} | {name} | " + " | ".join(cells) + " |")
+    print("\nExercises refused per class, all fold seeds pooled (refused/held-out videos):\n")
+    for cv, by_name in summary.items():
+        for name, figures in by_name.items():
+            for point in ("accept_rate", "balanced"):
+                totals: dict[str, list[int]] = {}
+                for f in figures:
+                    for c, (refused, total) in f.get(f"{point}_refused_by_class", {}).items():
+                        totals.setdefault(c, [0, 0])
+                        totals[c][0] += refused
+                        totals[c][1] += total
+                print(f"- {Path(cv).name} {name} {point}: "
+                      + ", ".join(f"{c} {r}/{t}" for c, (r, t) in totals.items()))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rejection_cv.json").write_text(json.dumps(summary, indent=2))
