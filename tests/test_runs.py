@@ -22,7 +22,8 @@ ENCODERS = ["custom_cnn", "efficientnet_lite0", "movenet_lightning", "movenet_li
 def tiny_config(model_name="custom_cnn", **changes):
     settings = dict(model_name=model_name, image_size=48, frames_per_video=4, epochs=1, head_epochs=3, batch_size=16,
                     early_stopping_patience=2, lstm_units=8, transformer_units=8, frame_head_units=8,
-                    pose_model_dir=str(MOVENET), validation_fraction=0.25, test_fraction=0.25, seed=0)
+                    pose_model_dir=str(MOVENET), validation_fraction=0.25, test_fraction=0.25, seed=0,
+                    calibration_folds=0)  # cross-fitted thresholds are tested in test_negatives
     settings.update(changes)
     return Config(**settings).validate()
 
