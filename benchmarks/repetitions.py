@@ -4,6 +4,7 @@
     python benchmarks/repetitions.py real                 # pushup_form clips joined per person, MoveNet
     python benchmarks/repetitions.py form --config presets/pushup_form_lightning.py --repeats 2
     python benchmarks/repetitions.py speed --config presets/pushup_form_lightning.py
+    python benchmarks/repetitions.py workout4 --model movenet_thunder  # hand counts of every workout4 clip
 
 MAE is the mean of |predicted - true| / true over videos, OBO the share counted within one repetition
 (RepCount-A's measures). Each part writes benchmarks/results/repetitions_<part>.json.
@@ -27,6 +28,14 @@ every held-out clip is decoded at --fps frames a second, its repetitions found, 
 the fold's run (vote and LSTM); a repetition is right when its verdict is the clip's label. Clips where no
 repetition is found are scored whole ("clip fallback").
 
+workout4: benchmarks/labels/workout4_repetitions.csv holds hand counts of 77 workout4 clips of all four exercises
+(dips, pull-ups, push-ups, squats; 23 sources). The reference is the number of turning points the body reaches inside
+the clip. Each clip is encoded once at --fps and counted: "class-agnostic" knows nothing; "learnt" knows the clip's
+exercise and what `learn_motion` learnt from the clips of every other source (leave-one-source-out). Every counter
+setting in `SETTING_GRID` is chosen per held-out source on the other sources (minimum MAE), so each clip's count comes
+from settings that never saw its source. "joined" joins all clips of one source, in order, into one set: its count
+against the sum of its parts' counts and against the sum of their hand counts.
+
 speed: classify_video's work on one pose run with and without counting, on the pushup_form clips (--clips).
 """
 
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 import time
@@ -55,6 +65,13 @@ LABELS = ROOT / "benchmarks" / "labels" / "pushup_form_repetitions.csv"
 WORK = ROOT / "data" / "bench_repetitions"
 SHARED = ROOT.parent / "shared"
 NON_EXERCISE = ("standing_still", "walking", "waving")
+
+
+def _brief(result):
+    """The result without its per-fold, per-clip and per-set detail (those are in the JSON file)."""
+    if isinstance(result, dict):
+        return {k: _brief(v) for k, v in result.items() if k not in ("folds", "clips", "sets_detail")}
+    return result
 
 
 def scores(pairs) -> dict:
@@ -316,9 +333,101 @@ def run_speed(args) -> dict:
     return out
 
 
+W4_LABELS = ROOT / "benchmarks" / "labels" / "workout4_repetitions.csv"
+
+
+def _counter_settings():
+    """The counter's tunable settings and the grid the benchmark chooses them from (empty for counters without)."""
+    import workout_runtime.repetitions as repetitions
+
+    grid = getattr(repetitions, "SETTING_GRID", None)
+    if not grid:
+        return [None]
+    import itertools
+
+    names = sorted(grid)
+    return [repetitions.CountSettings(**dict(zip(names, values)))
+            for values in itertools.product(*(grid[n] for n in names))]
+
+
+def _count(features, fps, label, learnt, settings):
+    if settings is None:
+        return count_repetitions(features, fps, label, learnt)
+    return count_repetitions(features, fps, label, learnt, settings=settings)
+
+
+def _mae(pairs) -> float:
+    return float(np.mean([abs(p - t) / t for p, t in pairs])) if pairs else 0.0
+
+
+def run_workout4(args) -> dict:
+    with open(W4_LABELS) as f:
+        labels = [r for r in csv.DictReader(f) if r["turns"]]
+    paths = [SHARED / "data" / "workout4" / (r["clip"] + ".mp4") for r in labels]
+    encoded = encode_clips(args.model, paths, args.fps, WORK / f"workout4_{args.model}_{args.fps:g}fps.npz")
+    clips = [(r, encoded[str(p)][0]) for r, p in zip(labels, paths)]
+    groups = sorted({r["group"] for r in labels})
+    candidates = _counter_settings()
+    out = {}
+    for mode in ("class-agnostic", "learnt"):
+        learnt_without = {}
+        if mode == "learnt":
+            for g in groups:
+                by_class: dict[str, list] = {}
+                for r, f in clips:
+                    if r["group"] != g:
+                        by_class.setdefault(r["label"], []).append(f)
+                learnt_without[g] = learn_motion(by_class, args.fps)
+        # every clip counted with every candidate setting, once
+        counted = {}
+        for r, f in clips:
+            learnt = learnt_without.get(r["group"])
+            label = r["label"] if learnt else None
+            counted[r["clip"]] = [_count(f, args.fps, label, learnt, s).count for s in candidates]
+        chosen_per_group, predicted = {}, {}
+        for g in groups:
+            others = [(r, counted[r["clip"]]) for r, _ in clips if r["group"] != g]
+            errors = [_mae([(c[k], int(r["turns"])) for r, c in others]) for k in range(len(candidates))]
+            best = int(np.argmin(errors))
+            chosen_per_group[g] = best
+            for r, _ in clips:
+                if r["group"] == g:
+                    predicted[r["clip"]] = counted[r["clip"]][best]
+        found = [(r["label"], predicted[r["clip"]], int(r["turns"])) for r, _ in clips]
+        classes = sorted({r["label"] for r in labels})
+        result = {"all": scores([(p, t) for _, p, t in found]),
+                  "per_class": {c: scores([(p, t) for l, p, t in found if l == c]) for c in classes},
+                  "longer_than_6s": scores([(predicted[r["clip"]], int(r["turns"])) for r, _ in clips
+                                            if float(r["duration_s"]) > 6])}
+        # joined sets: every source with two or more clips, its clips in name order, as one video
+        joined = []
+        for g in groups:
+            mine = [(r, f) for r, f in clips if r["group"] == g]
+            if len(mine) < 2:
+                continue
+            learnt = learnt_without.get(g)
+            setting = candidates[chosen_per_group[g]]
+            whole = _count(np.concatenate([f for _, f in mine]), args.fps, mine[0][0]["label"] if learnt else None,
+                           learnt, setting).count
+            parts = sum(predicted[r["clip"]] for r, _ in mine)
+            joined.append({"group": g, "clips": len(mine), "count": whole, "sum_of_part_counts": parts,
+                           "hand": sum(int(r["turns"]) for r, _ in mine)})
+        result["joined"] = {"sets": len(joined), "scores": scores([(j["count"], j["hand"]) for j in joined]),
+                            "whole_equals_sum_of_parts": sum(j["count"] == j["sum_of_part_counts"] for j in joined),
+                            "sets_detail": joined}
+        if candidates[0] is not None:
+            picks = [dataclasses.asdict(candidates[k]) for k in chosen_per_group.values()]
+            result["settings_chosen"] = {k: sorted({str(p[k]) for p in picks}) for k in picks[0]}
+        result["clips"] = {r["clip"]: [predicted[r["clip"]], int(r["turns"])] for r, _ in clips}
+        out[mode] = result
+    out["settings"] = {"model": args.model, "fps": args.fps, "labelled_clips": len(clips), "sources": len(groups),
+                       "candidates": len(candidates)}
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("synthetic", "real", "form", "speed"))
+    parser.add_argument("part", choices=("synthetic", "real", "form", "speed", "workout4"))
     parser.add_argument("--fps", type=float, default=4.0, help="frames a second the counter reads (the toolkit's: 4)")
     parser.add_argument("--videos-per-class", type=int, default=10, help="synthetic: videos per class")
     parser.add_argument("--model", default="movenet_thunder", help="real: the pose encoder")
@@ -327,14 +436,15 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="form: fold seeds")
     parser.add_argument("--clips", type=int, default=30, help="speed: clips timed")
     args = parser.parse_args(argv)
-    runner = {"synthetic": run_synthetic, "real": run_real, "form": run_form, "speed": run_speed}[args.part]
+    runner = {"synthetic": run_synthetic, "real": run_real, "form": run_form, "speed": run_speed,
+              "workout4": run_workout4}[args.part]
     result = runner(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = {"real": f"_{args.model}_{args.fps:g}fps", "synthetic": f"_{args.fps:g}fps",
+    suffix = {"real": f"_{args.model}_{args.fps:g}fps", "workout4": f"_{args.model}_{args.fps:g}fps", "synthetic": f"_{args.fps:g}fps",
               "form": f"_{Path(args.config).stem}_{args.fps:g}fps", "speed": f"_{Path(args.config).stem}"}[args.part]
     path = RESULTS / f"repetitions_{args.part}{suffix}.json"
     path.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: v for k, v in result.items() if k != "folds"}, indent=2))
+    print(json.dumps(_brief(result), indent=2))
     print(f"written to {path}")
     return 0
 
