@@ -5,6 +5,7 @@
     python benchmarks/repetitions.py form --config presets/pushup_form_lightning.py --repeats 2
     python benchmarks/repetitions.py speed --config presets/pushup_form_lightning.py
     python benchmarks/repetitions.py workout4 --model movenet_thunder  # hand counts of every workout4 clip
+    python benchmarks/repetitions.py run --config presets/workout4_thunder.py  # what classify_video --reps gives
 
 MAE is the mean of |predicted - true| / true over videos, OBO the share counted within one repetition
 (RepCount-A's measures). Each part writes benchmarks/results/repetitions_<part>.json.
@@ -35,6 +36,11 @@ exercise and what `learn_motion` learnt from the clips of every other source (le
 setting in `SETTING_GRID` is chosen per held-out source on the other sources (minimum MAE), so each clip's count comes
 from settings that never saw its source. "joined" joins all clips of one source, in order, into one set: its count
 against the sum of its parts' counts and against the sum of their hand counts.
+
+run: what a user gets from `classify_video.py --reps`: grouped 5-fold CV on workout4 with the preset (fold seed
+`seed`); every labelled clip of a held-out fold goes through `VideoClassifier.classify_with_repetitions` of its
+fold's run (vote head, with its rejection rule: an "unknown" verdict where a body was seen is counted as the top
+exercise, marked unconfirmed). The counter runs with its defaults (`DEFAULT_SETTINGS`).
 
 speed: classify_video's work on one pose run with and without counting, on the pushup_form clips (--clips).
 """
@@ -70,7 +76,8 @@ NON_EXERCISE = ("standing_still", "walking", "waving")
 def _brief(result):
     """The result without its per-fold, per-clip and per-set detail (those are in the JSON file)."""
     if isinstance(result, dict):
-        return {k: _brief(v) for k, v in result.items() if k not in ("folds", "clips", "sets_detail")}
+        return {k: _brief(v) for k, v in result.items()
+                if k not in ("folds", "clips", "sets_detail", "mae_by_candidate")}
     return result
 
 
@@ -334,6 +341,8 @@ def run_speed(args) -> dict:
 
 
 W4_LABELS = ROOT / "benchmarks" / "labels" / "workout4_repetitions.csv"
+# A counted turning point is on time when a hand-labelled one is this close (about two frames at 4 a second).
+TURN_TOLERANCE_S = 0.5
 
 
 def _counter_settings():
@@ -348,6 +357,13 @@ def _counter_settings():
     names = sorted(grid)
     return [repetitions.CountSettings(**dict(zip(names, values)))
             for values in itertools.product(*(grid[n] for n in names))]
+
+
+def _closeness(candidate, default) -> int:
+    """How many settings differ from the default (ties between equally good candidates go to the closest)."""
+    if candidate is None:
+        return 0
+    return sum(getattr(candidate, f.name) != getattr(default, f.name) for f in dataclasses.fields(candidate))
 
 
 def _count(features, fps, label, learnt, settings):
@@ -384,21 +400,31 @@ def run_workout4(args) -> dict:
             learnt = learnt_without.get(r["group"])
             label = r["label"] if learnt else None
             counted[r["clip"]] = [_count(f, args.fps, label, learnt, s).count for s in candidates]
-        chosen_per_group, predicted = {}, {}
+        from workout_runtime.repetitions import DEFAULT_SETTINGS
+
+        chosen_per_group, predicted, timing = {}, {}, []
         for g in groups:
             others = [(r, counted[r["clip"]]) for r, _ in clips if r["group"] != g]
             errors = [_mae([(c[k], int(r["turns"])) for r, c in others]) for k in range(len(candidates))]
-            best = int(np.argmin(errors))
+            best = min(range(len(candidates)),
+                       key=lambda k: (round(errors[k], 9), _closeness(candidates[k], DEFAULT_SETTINGS)))
             chosen_per_group[g] = best
-            for r, _ in clips:
+            for r, f in clips:
                 if r["group"] == g:
                     predicted[r["clip"]] = counted[r["clip"]][best]
+                    learnt = learnt_without.get(g)
+                    turns = [x.turn_s for x in _count(f, args.fps, r["label"] if learnt else None, learnt,
+                                                      candidates[best]).repetitions]
+                    truth = [float(t) for t in r["turn_times_s"].split()]
+                    timing.append((sum(any(abs(t - u) <= TURN_TOLERANCE_S for u in truth) for t in turns),
+                                   len(turns)))
         found = [(r["label"], predicted[r["clip"]], int(r["turns"])) for r, _ in clips]
         classes = sorted({r["label"] for r in labels})
         result = {"all": scores([(p, t) for _, p, t in found]),
                   "per_class": {c: scores([(p, t) for l, p, t in found if l == c]) for c in classes},
                   "longer_than_6s": scores([(predicted[r["clip"]], int(r["turns"])) for r, _ in clips
-                                            if float(r["duration_s"]) > 6])}
+                                            if float(r["duration_s"]) > 6]),
+                  "turns_within_tolerance": round(sum(m for m, _ in timing) / max(sum(n for _, n in timing), 1), 4)}
         # joined sets: every source with two or more clips, its clips in name order, as one video
         joined = []
         for g in groups:
@@ -418,6 +444,10 @@ def run_workout4(args) -> dict:
         if candidates[0] is not None:
             picks = [dataclasses.asdict(candidates[k]) for k in chosen_per_group.values()]
             result["settings_chosen"] = {k: sorted({str(p[k]) for p in picks}) for k in picks[0]}
+            # The same choice made on every source: what the counter's defaults should be (DEFAULT_SETTINGS).
+            everywhere = [_mae([(counted[r["clip"]][k], int(r["turns"])) for r, _ in clips])
+                          for k in range(len(candidates))]
+            result["mae_by_candidate"] = [[dataclasses.asdict(c), round(e, 5)] for c, e in zip(candidates, everywhere)]
         result["clips"] = {r["clip"]: [predicted[r["clip"]], int(r["turns"])] for r, _ in clips}
         out[mode] = result
     out["settings"] = {"model": args.model, "fps": args.fps, "labelled_clips": len(clips), "sources": len(groups),
@@ -425,22 +455,59 @@ def run_workout4(args) -> dict:
     return out
 
 
+def run_through_runs(args) -> dict:
+    from toolkit.config import load_config_module
+    from toolkit.data.manifest import read_manifest
+    from toolkit.data.splits import kfold_manifest
+    from toolkit.temporal.inference import VideoClassifier
+    from toolkit.training.trainer import train_run
+
+    config = load_config_module(args.config)
+    rows = read_manifest(ROOT / config.frames_dir)
+    with open(W4_LABELS) as f:
+        labels = {r["clip"]: r for r in csv.DictReader(f) if r["turns"]}
+    found, unconfirmed, unknown_verdicts = [], 0, 0
+    for k, subsets in enumerate(kfold_manifest(rows, config.folds, config.seed, config.validation_fraction)):
+        run_dir = WORK / f"reps_runs/{Path(args.config).stem}/fold_{k}"
+        if not (run_dir / "run.json").is_file() or '"complete"' not in (run_dir / "run.json").read_text():
+            train_run(config, rows, subsets, run_dir, overwrite=True, aggregators=("vote",),
+                      feature_cache_dir=ROOT / config.frames_dir / "feature_cache", progress=False, log=lambda _: None)
+        classifier = VideoClassifier.from_run(run_dir, "vote")
+        held_out = sorted({r["video_id"] for r, s in zip(rows, subsets) if s == "test"})
+        for video in held_out:
+            clip = str(Path(video).with_suffix(""))
+            if clip not in labels:
+                continue
+            verdict, counted = classifier.classify_with_repetitions(SHARED / "data" / "workout4" / (clip + ".mp4"))
+            unknown_verdicts += verdict.unknown
+            unconfirmed += counted.unconfirmed is not None
+            found.append((labels[clip]["label"], counted.count, int(labels[clip]["turns"]), clip))
+        print(f"  fold {k}: {len(found)} clips counted", flush=True)
+    classes = sorted({l for l, *_ in found})
+    return {"all": scores([(p, t) for _, p, t, _ in found]),
+            "per_class": {c: scores([(p, t) for l, p, t, _ in found if l == c]) for c in classes},
+            "unknown_verdicts": unknown_verdicts, "counted_unconfirmed": unconfirmed,
+            "clips": {c: [p, t] for _, p, t, c in found},
+            "settings": {"config": args.config, "folds": config.folds, "fold_seed": config.seed}}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("synthetic", "real", "form", "speed", "workout4"))
+    parser.add_argument("part", choices=("synthetic", "real", "form", "speed", "workout4", "run"))
     parser.add_argument("--fps", type=float, default=4.0, help="frames a second the counter reads (the toolkit's: 4)")
     parser.add_argument("--videos-per-class", type=int, default=10, help="synthetic: videos per class")
     parser.add_argument("--model", default="movenet_thunder", help="real: the pose encoder")
     parser.add_argument("--draws", type=int, default=5, help="real: joined videos per person and k")
-    parser.add_argument("--config", default="presets/pushup_form_lightning.py", help="form, speed: the preset")
+    parser.add_argument("--config", default="presets/pushup_form_lightning.py", help="form, speed, run: the preset")
     parser.add_argument("--repeats", type=int, default=1, help="form: fold seeds")
     parser.add_argument("--clips", type=int, default=30, help="speed: clips timed")
     args = parser.parse_args(argv)
     runner = {"synthetic": run_synthetic, "real": run_real, "form": run_form, "speed": run_speed,
-              "workout4": run_workout4}[args.part]
+              "workout4": run_workout4, "run": run_through_runs}[args.part]
     result = runner(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = {"real": f"_{args.model}_{args.fps:g}fps", "workout4": f"_{args.model}_{args.fps:g}fps", "synthetic": f"_{args.fps:g}fps",
+    suffix = {"real": f"_{args.model}_{args.fps:g}fps", "workout4": f"_{args.model}_{args.fps:g}fps",
+              "run": f"_{Path(args.config).stem}", "synthetic": f"_{args.fps:g}fps",
               "form": f"_{Path(args.config).stem}_{args.fps:g}fps", "speed": f"_{Path(args.config).stem}"}[args.part]
     path = RESULTS / f"repetitions_{args.part}{suffix}.json"
     path.write_text(json.dumps(result, indent=2))

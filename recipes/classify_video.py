@@ -101,11 +101,17 @@ def main(argv=None) -> int:
     if args.window <= 0 or args.stride <= 0:
         parser.error(f"--window and --stride must be positive seconds (received {args.window}, {args.stride})")
     classifier = load_classifier(parser, args)
-    results, failures = [], []
+    results, failures, stems = [], [], set()
     for path in args.videos:
         try:
-            # The folder too: clips of one name in different folders must not overwrite each other's plots.
-            stem = f"{Path(path).resolve().parent.name}_{Path(path).stem}"
+            # The folder too, and a number when even that repeats (a/x/clip.mp4 and b/x/clip.mp4): clips of one
+            # name must not overwrite each other's plots.
+            stem = base = f"{Path(path).resolve().parent.name}_{Path(path).stem}"
+            for number in range(2, len(stems) + 3):
+                if stem not in stems:
+                    break
+                stem = f"{base}_{number}"
+            stems.add(stem)
             if args.timeline:
                 windows, segments, counts = classifier.timeline(path, args.window, args.stride, args.reps)
                 entries = [vars(s) | ({"repetitions": c.to_dict()} if args.reps else {})

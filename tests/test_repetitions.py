@@ -144,3 +144,18 @@ def test_classify_video_reps_reports_each_repetition_with_its_own_verdict(pose_r
 def test_reps_plot_needs_reps(pose_run, recorded, tmp_path):
     result = run_classify(recorded["squat"][2], "--run", pose_run, "--reps-plot", tmp_path)
     assert result.returncode == 2 and "--reps-plot needs --reps" in result.stderr
+
+
+def test_reps_plots_of_clips_with_the_same_name_do_not_overwrite_each_other(pose_run, recorded, tmp_path):
+    import shutil
+
+    copies = []
+    for parent in ("a", "b"):
+        folder = tmp_path / parent / "set"
+        folder.mkdir(parents=True)
+        copies.append(shutil.copy(recorded["squat"][2], folder / "clip.mp4"))
+    plots = tmp_path / "plots"
+    result = run_classify(*copies, "--run", pose_run, "--reps", "--no-reject", "--json", "--reps-plot", plots)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = [r["repetitions"].get("plot") for r in json.loads(result.stdout)["results"]]
+    assert all(written) and len(set(written)) == 2 and all(Path(p).is_file() for p in written)

@@ -1,38 +1,50 @@
 """Counting repetitions in a pose sequence, and marking each one's start, turning point and end.
 
 A repetition is one excursion of the body from its rest position to a turning
-point and back: standing -> bottom of the squat -> standing; arms extended ->
-chest to the floor -> arms extended. The counter follows the motion of the
-whole body, reduced to one number per frame:
+point and back: standing -> bottom of the squat -> standing; hanging -> chin
+over the bar -> hanging. The counter follows the motion of the whole body,
+reduced to one number per frame:
 
-1. seven signals are read from the per-frame pose features (the 64 of
-   `toolkit.models.pose_features`): the elbow, knee, hip and shoulder angles,
-   the torso's tilt, the body's height in the frame and the wrists' height;
-   frames without a body are interpolated over, and each signal is smoothed
-   over a quarter of a second;
-2. in their natural units (angles in half-turns, heights in torso lengths)
-   their first principal component is the motion: for a squat mostly knees,
-   hips and height, for a curl the elbows and wrists, without being told
-   which (so it works for exercises no run was trained on). Dividing each
-   signal by its usual range across a run's exercises was tried and made
-   real counts worse (pushup_form sets: MAE 0.11 against 0.04);
-3. that component is scaled to [0, 1] between its extremes within 4 s
-   around each frame (so a drifting level, a camera that moves, does not
-   hide repetitions), then between its 5th and 95th percentiles,
-   turned so that the rest position (where the set starts and ends) is 0,
-   and a repetition is counted each time it rises above 0.6 after having
-   been below 0.4 and returns below 0.4 (hysteresis: noise around one level
-   never counts); its start is where it left rest, its turning point the
-   extreme in between, its end where it came back.
+1. six signals are read from the per-frame pose features (laid out as
+   `workout_runtime.pose_layout` says): the elbow, knee, hip and shoulder
+   angles, the torso's tilt and the wrists' height from the hips; frames
+   without a body are interpolated over. The body's height in the frame is a
+   seventh, left out by default: it moves with the camera (a pan, a cut) as
+   much as with the body;
+2. the motion is the clip's own first principal component of the signals,
+   its direction taken from their changes within a few seconds, so a slow
+   change of posture (a rest in a pike between push-up bursts) weighs less
+   than the repetitions; it is turned so that bending the elbows, knees and
+   hips is up (the turning point of every exercise measured here is where
+   the joints bend most), never by where the clip starts or ends;
+3. the signals are averaged over half a second before that (a pose
+   model's jitter), and the motion is rescaled between its extremes within
+   4 s around each frame (a drifting level does not hide repetitions) and
+   between its 5th and 95th percentiles;
+4. the turning points are the peaks of a zig-zag: a peak counts when the
+   motion rose at least `CountSettings.swing` to it and falls that much
+   after it, so a rest that is not still (a swinging hang) is not a
+   repetition. A peak the clip ends on counts when the motion rose
+   `end_swing` to it (the body reached it inside the clip); one the clip
+   starts on does not.
 
-Measured on synthetic videos with the figure's true joints, this counts every
-repetition (benchmarks/repetitions.py), while any single signal miscounts a
-third of the exercises. Nothing is counted when the body moves less than a
-third of what a repetition of that exercise moved in the run's training
-videos, when no joint angle moves 18 degrees (a person standing still), or
-when the verdict is "unknown". A periodic movement that is not an exercise
-(walking on the spot, waving) would be counted if misread as one: the
-classifier's "unknown" is what keeps it out.
+Each repetition's start and end are the lowest points (rest) before and after
+its turning point. Every setting in `CountSettings` was chosen by
+leave-one-source-out over 77 hand-counted workout4 clips of four exercises and
+22 sources (benchmarks/repetitions.py workout4); the defaults are the same
+choice made on all of them. Tried and measured worse on held-out sources: an
+exercise's signal combination learnt from a run's training clips, an average
+over a share of the motion's own period (from its autocorrelation), and pose
+jumps or colour histograms as cut detectors (at 4 frames a second they do not
+separate cuts from a moving camera). The half-second average flattens very
+fast repetitions (push-ups faster than about one a second, read at 4 frames
+a second).
+
+Nothing is counted when the body moves less than `min_relative_range` of what a
+repetition of that exercise moved in the run's training videos, when no signal
+moves 18 degrees (a person standing still), or when no body is seen. A
+periodic movement that is not an exercise (walking on the spot, waving) would
+be counted if misread as one: the classifier's "unknown" is what marks it.
 """
 
 from __future__ import annotations
@@ -42,25 +54,61 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-# Positions in the per-frame pose features (see toolkit.models.pose_features).
-_ANGLES = 51  # elbows L/R, knees L/R, hips L/R, shoulders L/R, torso tilt
-_CENTRE_Y, _SCALE = 61, 62
-_WRISTS_Y = (2 * 9 + 1, 2 * 10 + 1)
+from workout_runtime import pose_layout as layout
+
 SIGNALS = ("elbow_angle", "knee_angle", "hip_angle", "shoulder_angle", "torso_tilt", "body_height", "wrist_height")
-LOW, HIGH = 0.4, 0.6
-# A movement smaller than this share of the exercise's usual range is not a repetition.
-MIN_RELATIVE_RANGE = 0.35
+# The signals whose fall is a joint bending: the motion is turned so that bending is up.
+BENDING = ("elbow_angle", "knee_angle", "hip_angle")
 # Nor one where no signal moves this far (a tenth of a half-turn, 18 degrees of a joint, or a tenth of a torso
 # length), learnt ranges or not: a still person's sway and a pose model's jitter stay well below it (synthetic
 # standing figure: 0.012; the smallest synthetic exercise: 0.49).
 MIN_SIGNAL_RANGE = 0.1
 # A wrist is never further than this from the hips, in torso lengths.
 WRIST_LIMIT = 3.0
-# The motion is rescaled to [0, 1] between its lowest and highest value within this many seconds around each
-# frame, so that a level that drifts (a camera that moves, a set filmed in parts) does not hide repetitions;
-# a stretch that moves less than LOCAL_FLOOR of the usual local range is not stretched up to it (a pause).
-LOCAL_WINDOW_S = 4.0
-LOCAL_FLOOR = 0.3
+# With CountSettings.direction_from "changes": each signal less its median over this many seconds around.
+CHANGE_WINDOW_S = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CountSettings:
+    """The counter's settings, each chosen by leave-one-source-out (see the module docstring).
+
+    Attributes:
+        swing: the rise to and fall from a turning point, as a share of the
+            motion's range (5th to 95th percentile).
+        end_swing: the rise to a turning point the clip ends on.
+        start_swing: the rise from the first frame to a turning point before
+            the first fall.
+        window_s: the motion is rescaled between its extremes within this
+            many seconds around each frame (0: not at all).
+        smooth_s: a moving average over this many seconds (1 frame at 4 a second: none).
+        local_floor: the local rescaling never stretches a stretch that moves
+            less than this share of the clip's usual local range.
+        direction_from: "levels" takes the motion's direction from the signals'
+            values; "changes" from their changes within `CHANGE_WINDOW_S` (a
+            slow change of posture, a rest in a pike, weighs less).
+        height: whether the body's height in the frame is one of the signals
+            (it moves with the camera as well as with the body).
+        min_relative_range: with a run's learnt ranges, a motion smaller than
+            this share of the exercise's usual range is not a repetition.
+    """
+
+    swing: float = 0.6
+    end_swing: float = 0.75
+    start_swing: float = 10.0
+    window_s: float = 4.0
+    smooth_s: float = 0.5
+    local_floor: float = 0.6
+    direction_from: str = "changes"
+    height: bool = False
+    min_relative_range: float = 0.2
+
+
+DEFAULT_SETTINGS = CountSettings()
+# The grid benchmarks/repetitions.py workout4 chooses from, per held-out source.
+SETTING_GRID = {"swing": (0.4, 0.5, 0.6), "end_swing": (0.55, 0.75, 0.95), "start_swing": (0.25, 0.45, 10.0),
+                "window_s": (0.0, 4.0), "smooth_s": (0.25, 0.5, 0.75), "local_floor": (0.3, 0.6),
+                "direction_from": ("changes",), "height": (False,), "min_relative_range": (0.2, 0.35)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,10 +131,10 @@ class RepetitionCount:
     """The count, each repetition's times, and the signal it was read from (for plots).
 
     Attributes:
-        count: whole repetitions found.
+        count: repetitions found (turning points reached inside the sequence).
         repetitions: their start, turning point and end.
-        signal: the signal's name (see `SIGNALS`), or None when nothing moved.
-        values: the smoothed signal, one value per frame (empty without a body).
+        signal: the signal's name ("motion"), or None when nothing moved.
+        values: the motion, one value per frame (empty without a body).
         times_s: each frame's time.
         reason: why nothing was counted, else None.
         unconfirmed: when the verdict was "unknown" but a body moved, why it was
@@ -115,40 +163,98 @@ def _pair(features: np.ndarray, left: int, right: int) -> np.ndarray:
     return np.where(seen.any(1), (pair * seen).sum(1) / np.maximum(seen.sum(1), 1), np.nan)
 
 
+def _body(features: np.ndarray) -> np.ndarray:
+    return np.any(features[:, :layout.FRAME_FEATURES] != 0, axis=1)
+
+
 def signal_values(features: np.ndarray, name: str) -> np.ndarray:
     """One candidate signal per frame from `(T, 64+)` pose features; NaN where it is unknown."""
     features = np.asarray(features, dtype=np.float64)
-    body = np.any(features[:, :64] != 0, axis=1)
+    body = _body(features)
     if name in ("elbow_angle", "knee_angle", "hip_angle", "shoulder_angle"):
-        first = _ANGLES + 2 * ("elbow_angle", "knee_angle", "hip_angle", "shoulder_angle").index(name)
-        values = _pair(features, first, first + 1)
+        joint = name.split("_")[0]
+        values = _pair(features, layout.angle(f"left_{joint}"), layout.angle(f"right_{joint}"))
     elif name == "torso_tilt":
-        values = np.where(features[:, _ANGLES + 8] != 0, features[:, _ANGLES + 8], np.nan)
+        tilt = features[:, layout.angle("torso_tilt")]
+        values = np.where(tilt != 0, tilt, np.nan)
     elif name == "body_height":
         # The body's centre in the frame, in body lengths (up is positive), as the heads' root motion.
-        scale = np.median(features[body, _SCALE]) if body.any() else 1.0
-        values = -features[:, _CENTRE_Y] / max(scale, 1e-3)
+        scale = np.median(features[body, layout.SCALE]) if body.any() else 1.0
+        values = -features[:, layout.CENTRE_Y] / max(scale, 1e-3)
     elif name == "wrist_height":
         # Hip-centred, in torso lengths, up positive; clipped because a torso seen end-on measures almost
         # nothing and would blow the value up by a hundred.
-        values = np.clip(-_pair(features, *_WRISTS_Y), -WRIST_LIMIT, WRIST_LIMIT)
+        wrists = layout.coordinate("left_wrist", "y"), layout.coordinate("right_wrist", "y")
+        values = np.clip(-_pair(features, *wrists), -WRIST_LIMIT, WRIST_LIMIT)
     else:
         raise ValueError(f"Unknown signal. Received: name={name!r}; expected one of {list(SIGNALS)}")
     return np.where(body, values, np.nan)
 
 
-def _prepare(values: np.ndarray, fps: float) -> np.ndarray | None:
-    """NaNs interpolated over, a quarter-second moving average; None when fewer than 3 frames are known."""
+def _prepare(values: np.ndarray, fps: float, smooth_s: float = DEFAULT_SETTINGS.smooth_s) -> np.ndarray | None:
+    """NaNs interpolated over, a moving average over `smooth_s`; None when fewer than 3 frames are known."""
     known = ~np.isnan(values)
     if known.sum() < 3:
         return None
     index = np.arange(len(values))
     filled = np.interp(index, index[known], values[known])
-    width = max(1, int(round(fps * 0.25)))
+    width = max(1, int(round(fps * smooth_s)))
     if width > 1:
         kernel = np.ones(width) / width
         filled = np.convolve(np.pad(filled, (width // 2, width - 1 - width // 2), mode="edge"), kernel, "valid")
     return filled
+
+
+def signal_matrix(features: np.ndarray, fps: float, smooth_s: float = DEFAULT_SETTINGS.smooth_s
+                  ) -> tuple[np.ndarray, list[str]]:
+    """The known signals, one column each `(T, k)`, and their names."""
+    features = np.asarray(features, dtype=np.float64)
+    columns, names = [], []
+    for name in SIGNALS:
+        values = signal_values(features, name)
+        prepared = _prepare(values, fps, smooth_s)
+        if prepared is not None:
+            columns.append(prepared)
+            names.append(name)
+    matrix = np.stack(columns, axis=1) if columns else np.zeros((len(features), 0))
+    return matrix, names
+
+
+def _bending_sign(matrix: np.ndarray, names: list[str], direction: np.ndarray) -> float:
+    """+1 if moving along `direction` bends the joints (their angles fall), else -1."""
+    weights = [-direction[names.index(n)] for n in BENDING if n in names]
+    total = float(np.sum(weights)) if weights else 0.0
+    return 1.0 if total >= 0 else -1.0
+
+
+def _principal_direction(matrix: np.ndarray) -> np.ndarray:
+    centred = matrix - matrix.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return vt[0]
+
+
+def motion(features: np.ndarray, fps: float, settings: CountSettings = None) -> np.ndarray | None:
+    """The motion: the clip's first principal component of the signals, bending up (None without a body).
+
+    An exercise's combination learnt from a run's training clips was tried in its place, alone and as weights on
+    the signals: it counted worse on clips of other sources (workout4, Thunder: MAE 0.072-0.104 against 0.065),
+    because a view the training clips did not have moves other signals.
+    """
+    settings = settings or DEFAULT_SETTINGS
+    matrix, names = signal_matrix(features, fps, settings.smooth_s)
+    if not settings.height and "body_height" in names and len(names) > 1:
+        keep = [k for k, n in enumerate(names) if n != "body_height"]
+        matrix, names = matrix[:, keep], [names[k] for k in keep]
+    if not names:
+        return None
+    source = matrix
+    if settings.direction_from == "changes":
+        width = int(round(CHANGE_WINDOW_S * fps)) | 1
+        if len(matrix) > width:
+            source = matrix - np.stack([_rolling(column, width, np.median) for column in matrix.T], axis=1)
+    direction = _principal_direction(source)
+    direction = direction * _bending_sign(matrix, names, direction)
+    return (matrix - matrix.mean(axis=0)) @ direction
 
 
 def signal_range(values: np.ndarray) -> float:
@@ -163,56 +269,82 @@ def _rolling(values: np.ndarray, width: int, reduce) -> np.ndarray:
     return reduce(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
 
 
-def local_scale(values: np.ndarray, fps: float) -> np.ndarray:
-    """The signal rescaled between its local extremes over `LOCAL_WINDOW_S` (unchanged if shorter)."""
-    width = int(round(LOCAL_WINDOW_S * fps)) | 1
-    if len(values) <= width:
+def local_scale(values: np.ndarray, fps: float, window_s: float = DEFAULT_SETTINGS.window_s,
+                floor: float = DEFAULT_SETTINGS.local_floor) -> np.ndarray:
+    """The signal rescaled between its local extremes over `window_s` (unchanged if shorter or 0).
+
+    A stretch that moves less than `floor` of the usual local range is not stretched up to it (a pause).
+    """
+    width = int(round(window_s * fps)) | 1
+    if window_s <= 0 or len(values) <= width:
         return values
     low, high = _rolling(values, width, np.min), _rolling(values, width, np.max)
     spread = high - low
-    return (values - low) / np.maximum(spread, LOCAL_FLOOR * np.median(spread) + 1e-9)
+    return (values - low) / np.maximum(spread, floor * np.median(spread) + 1e-9)
 
 
-def count_in_signal(values: np.ndarray, fps: float, min_range: float = 0.0) -> tuple[list[tuple[int, int, int]], str | None]:
-    """Repetitions in one smoothed signal as (start, turn, end) frame indices, or a reason why there are none."""
+def turning_points(z: np.ndarray, settings: CountSettings = DEFAULT_SETTINGS) -> list[tuple[int, int, int]]:
+    """The zig-zag's peaks in a motion scaled to about [0, 1], as (start, turn, end) frame indices.
+
+    A peak counts when `z` rose `swing` to it from the last low and falls `swing`
+    after it; one the sequence ends on when it rose `end_swing`; a peak before
+    the first low when it rose `start_swing` from the first frame.
+    """
+    n = len(z)
+    if n < 2:
+        return []
+    peaks: list[int] = []
+    lows: list[int] = []
+    high_i = low_i = 0
+    trend = None
+    for i in range(1, n):
+        if trend is None:
+            if z[i] > z[high_i]:
+                high_i = i
+            if z[i] < z[low_i]:
+                low_i = i
+            if z[high_i] - z[i] >= settings.swing and high_i < i:
+                # The first swing is a fall: the peak before it counts if the body rose to it inside the clip.
+                if high_i > 0 and z[high_i] - z[0] >= settings.start_swing:
+                    peaks.append(high_i)
+                trend, low_i = "down", i
+            elif z[i] - z[low_i] >= settings.swing and low_i < i:
+                lows.append(low_i)
+                trend, high_i = "up", i
+        elif trend == "up":
+            if z[i] > z[high_i]:
+                high_i = i
+            elif z[high_i] - z[i] >= settings.swing:
+                peaks.append(high_i)
+                trend, low_i = "down", i
+        else:
+            if z[i] < z[low_i]:
+                low_i = i
+            elif z[i] - z[low_i] >= settings.swing:
+                lows.append(low_i)
+                trend, high_i = "up", i
+    if trend == "up" and lows and z[high_i] - z[lows[-1]] >= settings.end_swing:
+        peaks.append(high_i)  # the clip ends at (or holding) a turning point it rose to
+    if trend == "down":
+        lows.append(low_i)
+    found = []
+    for peak in peaks:
+        before = [low for low in lows if low < peak]
+        after = [low for low in lows if low > peak]
+        found.append((before[-1] if before else 0, peak, after[0] if after else n - 1))
+    return found
+
+
+def count_in_signal(values: np.ndarray, fps: float, min_range: float = 0.0,
+                    settings: CountSettings = DEFAULT_SETTINGS) -> tuple[list[tuple[int, int, int]], str | None]:
+    """Repetitions in one motion signal (bending up) as (start, turn, end) frame indices, or why there are none."""
     low, high = np.percentile(values, 5), np.percentile(values, 95)
     if high - low <= max(min_range, 1e-6):
         return [], "no movement large enough for a repetition"
-    values = local_scale(values, fps)
+    values = local_scale(values, fps, settings.window_s, settings.local_floor)
     low, high = np.percentile(values, 5), np.percentile(values, 95)
-    z = np.clip((values - low) / (high - low), 0.0, 1.0)
-    edge = max(1, len(z) // 10)
-    if (z[:edge].mean() + z[-edge:].mean()) / 2 > 0.5:
-        z = 1.0 - z  # rest is where the set starts and ends: make it 0
-    repetitions, state, left_rest = [], "rest", None
-    for i, value in enumerate(z):
-        if state == "rest":
-            if value < LOW:
-                left_rest = i
-            elif value > HIGH and left_rest is not None:
-                state = "away"
-        elif value < LOW:
-            start, end = left_rest, i
-            turn = start + int(np.argmax(z[start:end + 1]))
-            if (end - start) / fps >= 0.3:  # shorter is a tremor, not a repetition
-                repetitions.append((start, turn, end))
-            state, left_rest = "rest", i
-    return repetitions, None
-
-
-def motion(features: np.ndarray, fps: float) -> np.ndarray | None:
-    """The first principal component of the signals, one value per frame (None without a body)."""
-    columns = []
-    for name in SIGNALS:
-        prepared = _prepare(signal_values(features, name), fps)
-        if prepared is not None:
-            columns.append(prepared - np.median(prepared))
-    if not columns:
-        return None
-    matrix = np.stack(columns, axis=1)
-    centred = matrix - matrix.mean(axis=0)
-    u, singular, _ = np.linalg.svd(centred, full_matrices=False)
-    return u[:, 0] * singular[0]
+    z = (values - low) / max(high - low, 1e-9)
+    return turning_points(z, settings), None
 
 
 def learn_motion(sequences_by_class: Mapping[str, Sequence[np.ndarray]], fps: float = 4.0) -> dict:
@@ -230,38 +362,40 @@ def learn_motion(sequences_by_class: Mapping[str, Sequence[np.ndarray]], fps: fl
 
 
 def count_repetitions(features: np.ndarray, fps: float, label: str | None = None,
-                      learnt: Mapping | None = None) -> RepetitionCount:
+                      learnt: Mapping | None = None, settings: CountSettings = DEFAULT_SETTINGS) -> RepetitionCount:
     """Counts repetitions in a pose sequence.
 
     Args:
         features: `(T, 64+)` per-frame pose features (zero rows: no body).
         fps: frames per second of the sequence.
-        label: the exercise, if known: its usual range of motion is the
-            yardstick for "too small to be a repetition".
+        label: the exercise, if known: its learnt motion and usual range of
+            motion (the yardstick for "too small to be a repetition").
         learnt: what `learn_motion` learnt from a run's training videos
-            (without it, no movement above `MIN_SIGNAL_RANGE` is too small).
+            (without it, the clip's own principal motion, and no movement
+            above `MIN_SIGNAL_RANGE` is too small).
+        settings: the counter's settings (`CountSettings`).
 
     Returns:
-        A `RepetitionCount` (signal "motion": the principal component).
+        A `RepetitionCount` (signal "motion").
     """
     features = np.asarray(features)
     times = np.arange(len(features)) / fps
     learnt = learnt or {}
-    values = motion(features, fps)
-    if values is None:
-        return RepetitionCount(0, [], None, np.zeros(0), times, "no body in enough frames")
-    largest = max((signal_range(v) for v in (_prepare(signal_values(features, n), fps) for n in SIGNALS)
-                   if v is not None), default=0.0)
-    if largest < MIN_SIGNAL_RANGE:
-        return RepetitionCount(0, [], "motion", values, times, "no movement large enough for a repetition")
     # Runs trained before version 0.2 measured their ranges on rescaled signals ("scales"): not comparable.
     classes = {} if "scales" in learnt else learnt.get("classes", {})
+    values = motion(features, fps, settings)
+    if values is None:
+        return RepetitionCount(0, [], None, np.zeros(0), times, "no body in enough frames")
+    matrix, _ = signal_matrix(features, fps, settings.smooth_s)
+    largest = max((signal_range(column) for column in matrix.T), default=0.0)
+    if largest < MIN_SIGNAL_RANGE:
+        return RepetitionCount(0, [], "motion", values, times, "no movement large enough for a repetition")
     usual = classes.get(label) if label in classes else (float(np.median(list(classes.values()))) if classes else 0)
     moved = signal_range(values)
-    if usual and moved < MIN_RELATIVE_RANGE * usual:
+    if usual and moved < settings.min_relative_range * usual:
         return RepetitionCount(0, [], "motion", values, times, f"the body barely moves ({moved / usual:.0%} of a "
                                                                 f"repetition's usual range)")
-    found, reason = count_in_signal(values, fps)
+    found, reason = count_in_signal(values, fps, settings=settings)
     repetitions = [Repetition(round(float(times[s]), 3), round(float(times[t]), 3), round(float(times[e]), 3))
                    for s, t, e in found]
     return RepetitionCount(len(repetitions), repetitions, "motion", values, times, reason)

@@ -2,7 +2,7 @@
 
 Input keypoints follow MoveNet's COCO layout, `(B, 17, 3)` with (y, x, score)
 per joint in normalised frame coordinates. Output per frame, in this order
-(64 values):
+(64 values; `workout_runtime.pose_layout` holds the positions, read by both packages):
 
 * the joints' (x, y) relative to the hip centre divided by the torso length,
   joint by joint (34);
@@ -31,15 +31,10 @@ import math
 import keras
 from keras import ops
 
+from workout_runtime.pose_layout import (COORDINATES, FRAME_FEATURES, GEOMETRY, JOINT_ANGLES,  # noqa: F401
+                                        KEYPOINT_NAMES, STATIC_FEATURES, VISIBILITY, ANGLES)
+
 PACKAGE = "workout_toolkit"
-KEYPOINT_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-                  "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                  "right_knee", "left_ankle", "right_ankle")
-# Joint angles at (first, vertex, last): elbows, knees, hips, shoulders.
-JOINT_ANGLES = ((5, 7, 9), (6, 8, 10), (11, 13, 15), (12, 14, 16), (5, 11, 13), (6, 12, 14), (7, 5, 11), (8, 6, 12))
-COORDINATES, VISIBILITY, ANGLES, GEOMETRY = 34, 17, 9, 4
-STATIC_FEATURES = COORDINATES + VISIBILITY + ANGLES  # 60
-FRAME_FEATURES = STATIC_FEATURES + GEOMETRY  # 64
 # Each joint's mirror image: left and right swapped.
 MIRROR = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 DEFAULT_MIN_SCORE = 0.2
