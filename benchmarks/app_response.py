@@ -1,6 +1,7 @@
 """Web app response time: a 10 s video uploaded to recipes/serve.py until the page's outputs come back.
 
     python benchmarks/app_response.py --run runs/quickstart --repeats 5
+    python benchmarks/app_response.py --smoke   # a run trained for a moment, a 2 s upload (CI); no figures
 
 Starts the app on a free loopback port, renders a 10 s synthetic video (640x480, 30 fps), and sends it through
 Gradio's own client (upload + queue + the same function the page calls) --repeats times after one warm-up.
@@ -23,17 +24,28 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> int:
+def main(argv=None) -> int:
     from gradio_client import Client, handle_file
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True)
+    parser.add_argument("--run")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true",
+                        help="a run trained for a moment on tiny synthetic videos and a 2 s upload, in a temporary "
+                             "folder (CI); no figures")
+    args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from stream import synthetic_clip
 
-    video = synthetic_clip(ROOT / "data" / "bench_app" / "ten_seconds.mp4", 10.0, seed=4)
+    seconds, work, path = 10.0, ROOT / "data" / "bench_app", ROOT / "benchmarks" / "results" / "app_response.json"
+    if args.smoke:
+        from smoke import tiny_trained_run
+
+        run = tiny_trained_run("app_response")
+        args.run, args.repeats, seconds, work, path = str(run), 1, 2.0, run.parent, run.parent / "app_response.json"
+    elif not args.run:
+        parser.error("--run is required (or --smoke)")
+    video = synthetic_clip(work / f"{seconds:g}_seconds.mp4", seconds, seed=4)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -58,9 +70,9 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(30)
-    report = {"run": args.run, "video": "10 s, 640x480, 30 fps", "endpoint": endpoint,
+    report = {"run": args.run, "video": f"{seconds:g} s, 640x480, 30 fps", "endpoint": endpoint,
               "seconds_median": round(float(np.median(times)), 2), "seconds_all": [round(t, 2) for t in times]}
-    path = ROOT / "benchmarks" / "results" / "app_response.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0

@@ -1,6 +1,7 @@
 """Extraction throughput: today's thread pool against Apache Beam's DirectRunner with 1 and 2 workers.
 
     python benchmarks/beam_extraction.py --videos ../shared/data/workout4 --frames 16
+    python benchmarks/beam_extraction.py --smoke   # 6 tiny synthetic videos: checks the script runs (CI)
 
 Each configuration extracts every video into a fresh folder (16 frames per video, full size, one group per
 video) and is timed end to end (pipeline start-up included). Reports videos per second, the scaling efficiency
@@ -19,21 +20,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from workout_runtime.cli import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 
 
-def main() -> int:
+def main(argv=None) -> int:
     from toolkit.data.frames import discover_videos, extract_frames
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", default="../shared/data/workout4")
     parser.add_argument("--frames", type=int, default=16)
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny synthetic videos in a temporary folder: checks the script runs (CI); no figures")
+    args = parser.parse_args(argv)
+    work, results_dir = ROOT / "data" / "bench_beam", ROOT / "benchmarks" / "results"
+    if args.smoke:
+        from smoke import tiny_videos, work_dir
+
+        work = results_dir = work_dir("beam_extraction")
+        args.videos, args.frames = str(tiny_videos(work / "videos")), 2
     videos = len(discover_videos(args.videos)[0])
-    work = ROOT / "data" / "bench_beam"
     runs = {"thread pool, 2 threads (default)": dict(workers=2),
             "Beam DirectRunner, 1 worker": dict(runner="direct", workers=1),
             "Beam DirectRunner, 2 workers": dict(runner="direct", workers=2)}
@@ -56,7 +65,8 @@ def main() -> int:
                "projection_100k_videos_hours": {n: round(100_000 * per_video_s / n / 3600, 2)
                                                 for n in (1, 10, 100)},
                "per_video_core_seconds": round(per_video_s, 3)}
-    path = ROOT / "benchmarks" / "results" / f"beam_extraction_{Path(args.videos).name}.json"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"beam_extraction_{Path(args.videos).name}.json"
     path.write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return 0

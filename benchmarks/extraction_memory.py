@@ -1,6 +1,7 @@
 """Peak memory of frame extraction against video length (issue: memory must not grow with the video).
 
     python benchmarks/extraction_memory.py --minutes 20 --every-seconds 0.5
+    python benchmarks/extraction_memory.py --smoke   # 2 s and 3 s videos in a temporary folder (CI)
 
 Writes two 1920x1080 videos (10 frames a second, a moving figure on a textured background; the frame rate
 changes decoding time, not memory): 10 s and --minutes long. Each is extracted by recipes/extract_frames.py
@@ -47,8 +48,8 @@ def write_video(path: Path, seconds: float, fps: int = 10) -> Path:
 
 def extract_peak_mb(video: Path, every_seconds: float) -> tuple[float, float, int]:
     """(peak RSS of the extraction process in MB, seconds, frames written)."""
-    videos = WORK / f"videos_{video.stem}"
-    out = WORK / f"frames_{video.stem}"
+    videos = video.parent / f"videos_{video.stem}"
+    out = video.parent / f"frames_{video.stem}"
     shutil.rmtree(videos, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     (videos / "clip").mkdir(parents=True)
@@ -67,15 +68,26 @@ def extract_peak_mb(video: Path, every_seconds: float) -> tuple[float, float, in
     return peak / 1024, time.perf_counter() - started, frames
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--every-seconds", type=float, default=0.5)
+    parser.add_argument("--smoke", action="store_true",
+                        help="2 s and 3 s videos in a temporary folder: checks the script runs (CI); no figures")
     parser.add_argument("--which", choices=("short", "long"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--work", default=str(WORK), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    work, results_dir = Path(args.work), ROOT / "benchmarks" / "results"
+    short_s = 10.0
+    if args.smoke:
+        import tempfile
+
+        if not args.which:
+            work = results_dir = Path(tempfile.mkdtemp(prefix="smoke_extraction_memory_"))
+        args.minutes, short_s = 0.05, 2.0
     if args.which:  # one measurement per interpreter: ru_maxrss of children is a maximum over all of them
-        video = write_video(WORK / ("short_10s.mp4" if args.which == "short" else f"long_{args.minutes:g}min.mp4"),
-                            10 if args.which == "short" else 60 * args.minutes)
+        video = write_video(work / ("short.mp4" if args.which == "short" else f"long_{args.minutes:g}min.mp4"),
+                            short_s if args.which == "short" else 60 * args.minutes)
         peak, seconds, frames = extract_peak_mb(video, args.every_seconds)
         print(json.dumps({"video": video.name, "peak_mb": round(peak, 1), "seconds": round(seconds, 1),
                           "frames": frames}))
@@ -83,12 +95,13 @@ def main() -> int:
     results = []
     for which in ("short", "long"):
         out = subprocess.run([sys.executable, __file__, "--minutes", str(args.minutes), "--every-seconds",
-                              str(args.every_seconds), "--which", which], check=True, capture_output=True, text=True)
+                              str(args.every_seconds), "--which", which, "--work", str(work)]
+                             + (["--smoke"] if args.smoke else []), check=True, capture_output=True, text=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     report = {"settings": {"minutes": args.minutes, "every_seconds": args.every_seconds, "size": "1920x1080",
                            "fps": 10, "workers": 1},
               "results": results, "difference_mb": round(results[1]["peak_mb"] - results[0]["peak_mb"], 1)}
-    path = ROOT / "benchmarks" / "results" / "extraction_memory.json"
+    path = results_dir / "extraction_memory.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -3,6 +3,7 @@
     python recipes/export.py --run runs/pose --format tflite
     python benchmarks/first_verdict.py --run runs/pose --model runs/pose/export/vote.tflite --video clip.mp4 \
         [--runtime-python /path/to/runtime-venv/bin/python]
+    python benchmarks/first_verdict.py --smoke   # a run trained for a moment, exported to LiteRT (CI); no figures
 
 Starts `recipes/classify_video.py VIDEO --model MODEL` and `... --run RUN` as fresh processes, alternately
 (`--repeats` times each, after one warm-up of each so that the files are in the page cache), and times each
@@ -34,14 +35,30 @@ def timed(command: list[str]) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="a run folder")
-    parser.add_argument("--model", required=True, help="an artifact exported from it (.tflite or .onnx)")
-    parser.add_argument("--video", required=True, help="the clip to classify")
+    parser.add_argument("--run", help="a run folder")
+    parser.add_argument("--model", help="an artifact exported from it (.tflite or .onnx)")
+    parser.add_argument("--video", help="the clip to classify")
     parser.add_argument("--repeats", type=int, default=5, help="timed starts of each (default 5)")
     parser.add_argument("--runtime-python", default=sys.executable,
                         help='the interpreter of a runtime-only install (pip install ".[runtime]" in a fresh venv) '
                              "for the --model command (default: this one)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a run trained for a moment on tiny synthetic videos, exported to LiteRT, in a temporary "
+                             "folder (CI); no figures")
     args = parser.parse_args(argv)
+    out = ROOT / "benchmarks" / "results"
+    if args.smoke:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from smoke import tiny_trained_run
+
+        run = tiny_trained_run("first_verdict")
+        subprocess.run([sys.executable, str(ROOT / "recipes" / "export.py"), "--run", str(run), "--format", "tflite",
+                        "--temporal", "vote"], check=True, capture_output=True, cwd=ROOT)
+        args.run, args.repeats, out = str(run), 1, run.parent
+        args.model = str(next((run / "export").glob("*.tflite")))
+        args.video = str(next((run.parent / "videos").rglob("*.mp4")))
+    elif not (args.run and args.model and args.video):
+        parser.error("--run, --model and --video are required (or --smoke)")
     recipe = [str(ROOT / "recipes" / "classify_video.py"), args.video]
     commands = {"runtime (--model)": [args.runtime_python, *recipe, "--model", args.model],
                 "Keras (--run)": [sys.executable, *recipe, "--run", args.run]}
@@ -56,7 +73,6 @@ def main(argv=None) -> int:
     for name, t in times.items():
         print(f"| {name} | {medians[name]:.2f} s median of {len(t)} ({', '.join(f'{x:.2f}' for x in t)}) |")
     print(f"Keras / runtime: {ratio:.1f}x")
-    out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "first_verdict.json").write_text(json.dumps({"seconds": times, "median_s": medians, "ratio": ratio,
                                                         "settings": vars(args)}, indent=2))

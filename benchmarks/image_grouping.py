@@ -1,6 +1,7 @@
 """How well perceptual hashing groups a folder of photos: true pairs kept together against false merges.
 
     python benchmarks/image_grouping.py
+    python benchmarks/image_grouping.py --smoke   # tiny synthetic videos in a temporary folder (CI)
 
 The photo set is built from workout4 (78 clips, 23 hand-assigned sources): two
 frames of every clip, at 20 % and 70 % of its length (one person and room in
@@ -11,10 +12,13 @@ holding photos of different sources (by the hand-assigned groups) or of
 different exercises. Writes benchmarks/results/image_grouping.json.
 """
 
+import argparse
 import csv
 import json
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 
@@ -25,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKOUT4 = ROOT.parent / "shared" / "data" / "workout4"
 
 
-def photo_set():
-    with open(WORKOUT4 / "manifest.csv") as f:
+def photo_set(folder: Path = WORKOUT4):
+    with open(folder / "manifest.csv") as f:
         videos = list(csv.DictReader(f))
     hashes, owner, source, label = [], [], [], []
     for i, video in enumerate(videos):
-        clip = read_frames(WORKOUT4 / video["path"], 10)
+        clip = read_frames(folder / video["path"], 10)
         for k in (2, 7):  # 20 % and 70 % through the clip: two poses
             hashes.append(perceptual_hash(clip.frames[k]))
             owner.append(f"pair_{i}")
@@ -45,11 +49,21 @@ def photo_set():
     return np.array(hashes, dtype=np.uint64), owner, np.array(source), np.array(label), copies
 
 
-def main() -> int:
-    if not WORKOUT4.is_dir():
-        print(f"needs {WORKOUT4}", file=sys.stderr)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny synthetic videos in a temporary folder: checks the script runs (CI); no figures")
+    args = parser.parse_args(argv)
+    folder, out = WORKOUT4, ROOT / "benchmarks" / "results"
+    if args.smoke:
+        from smoke import tiny_videos, work_dir
+
+        out = work_dir("image_grouping")
+        folder = tiny_videos(out / "videos")
+    if not folder.is_dir():
+        print(f"needs {folder}", file=sys.stderr)
         return 1
-    hashes, owner, source, label, copies = photo_set()
+    hashes, owner, source, label, copies = photo_set(folder)
     pairs = len([o for o in owner if o.startswith("pair_")]) // 2
     rows = []
     for distance in (0, 2, 4, 6, 8, 10, 12, 14):
@@ -72,7 +86,6 @@ def main() -> int:
         print(f"| {r['distance']} | {r['groups']} | {r['true_pairs_kept']:.0%} | {r['copies_kept']:.0%} | "
               f"{r['groups_mixing_sources']} ({r['photos_in_mixed_groups']}) | {r['most_sources_in_a_group']} | "
               f"{r['most_exercises_in_a_group']} |")
-    out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "image_grouping.json").write_text(json.dumps(rows, indent=2))
     return 0

@@ -2,6 +2,7 @@
 
     python benchmarks/leaky_protocol.py --config presets/workout4_lite0.py
     python benchmarks/leaky_protocol.py --config presets/workout4_custom_cnn.py --folds-run 2
+    python benchmarks/leaky_protocol.py --smoke   # one fold on tiny synthetic frames (CI); no figures
 
 A stratified k-fold over *frames* (ignoring videos and sources), scored per frame, with the settings of a
 preset (the same encoder and frame head as its grouped cross-validation row). Each fold is one training
@@ -31,14 +32,31 @@ from toolkit.evaluation.evaluate import models_of, score_run  # noqa: E402
 from toolkit.training.trainer import train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="a preset (presets/*.py)")
+    parser.add_argument("--config", help="a preset (presets/*.py)")
     parser.add_argument("--folds-run", type=int, default=None, help="run only the first N folds")
-    args = parser.parse_args()
-    config = load_config_module(args.config).validate()
+    parser.add_argument("--smoke", action="store_true",
+                        help="one fold of a custom CNN on tiny synthetic frames in a temporary folder (CI); no figures")
+    args = parser.parse_args(argv)
+    runs, results = ROOT / "runs" / "leaky", ROOT / "benchmarks" / "results"
+    if args.smoke:
+        from smoke import tiny_frames, tiny_videos, work_dir
+        from toolkit.config import Config
+
+        work = runs = results = work_dir("leaky_protocol")
+        frames = tiny_frames(work / "frames", tiny_videos(work / "videos"), 2)
+        config = Config(model_name="custom_cnn", frames_dir=str(frames), image_size=64, frames_per_video=2,
+                        head_epochs=1, epochs=1, batch_size=8, folds=2, runs_dir=str(work / "runs"),
+                        calibration_folds=0).validate()
+        args.config, args.folds_run = "smoke", 1
+    elif not args.config:
+        parser.error("--config is required (or --smoke)")
+    else:
+        config = load_config_module(args.config).validate()
     rows = read_manifest(config.frames_dir)
     dataset = load_dataset(frames=config.frames_dir)
     labels = np.array([r["label"] for r in rows])
@@ -52,7 +70,7 @@ def main() -> int:
         subsets[test_idx] = "test"
         train_idx = np.flatnonzero(subsets == "train")
         subsets[rng.choice(train_idx, int(config.validation_fraction * len(rows)), replace=False)] = "validation"
-        out = ROOT / "runs" / "leaky" / Path(args.config).stem / f"fold_{k}"
+        out = runs / Path(args.config).stem / f"fold_{k}"
         # check_leakage=False: the whole point is a split that leaks.
         trained = train_run(config, rows, subsets.astype(str), out, aggregators=("vote",), overwrite=True,
                             check_leakage=False, save_models=False, feature_cache_dir=feature_cache_dir(
@@ -65,9 +83,8 @@ def main() -> int:
                for s, f in (("mean", np.mean), ("std", lambda a: a.std(ddof=1) if len(a) > 1 else 0.0))}
     summary.update(folds_run=len(scores["accuracy"]), folds=config.folds, seconds=time.perf_counter() - start,
                    preset=args.config)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"leaky_{Path(args.config).stem}.json").write_text(json.dumps(summary, indent=2))
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"leaky_{Path(args.config).stem}.json").write_text(json.dumps(summary, indent=2))
     print(f"leaky random-frame protocol, {summary['folds_run']} of {config.folds} folds: frame accuracy "
           f"{summary['accuracy_mean']:.3f} ± {summary['accuracy_std']:.3f}, balanced "
           f"{summary['balanced_accuracy_mean']:.3f} ± {summary['balanced_accuracy_std']:.3f}")

@@ -1,6 +1,7 @@
 """The pose heads on Penn Action's official split, from hand-labelled joints; and "unknown" on its non-exercises.
 
     python benchmarks/pose_penn_action.py --config presets/penn_action.py --repeats 3   # about 15 minutes
+    python benchmarks/pose_penn_action.py --smoke   # random joints in Penn's format, 3 per action (CI)
 
 Loads the 2326 sequences of ../shared/data/penn_action_keypoints (13 joints mapped onto MoveNet's 17), turns
 every frame into the toolkit's pose features (the PoseFrameFeatures layer a MoveNet run uses), samples
@@ -42,6 +43,28 @@ from toolkit.training.heads import fit_frame_head, fit_sequence_head, predict_ar
 
 ROOT = Path(__file__).resolve().parents[1]
 AGGREGATORS = ("vote", "lstm", "transformer")
+PENN_ACTIONS = ("baseball_pitch", "baseball_swing", "bench_press", "bowl", "clean_and_jerk", "golf_swing",
+                "jump_rope", "jumping_jacks", "pullup", "pushup", "situp", "squat", "strum_guitar", "tennis_forehand",
+                "tennis_serve")
+
+
+def fake_penn_action(root: Path, per_action: int = 4) -> Path:
+    """Random walks of 13 joints in Penn Action's file format (labels/NNNN.mat and manifest.csv): --smoke only."""
+    from scipy.io import savemat
+
+    (root / "labels").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    rows = ["path,label,group,frames,fps,width,height,bytes,split,view"]
+    for k in range(len(PENN_ACTIONS) * per_action):
+        action, frames, number = PENN_ACTIONS[k % len(PENN_ACTIONS)], 12, f"{k + 1:04d}"
+        x = 240 + np.cumsum(rng.normal(0, 3, (frames, 13)), axis=0) + rng.uniform(-60, 60, 13)
+        y = 180 + np.cumsum(rng.normal(0, 3, (frames, 13)), axis=0) + np.linspace(-120, 120, 13)
+        train = 1 if k < len(PENN_ACTIONS) * (per_action - 1) else -1
+        savemat(root / "labels" / f"{number}.mat", {"action": action, "x": x, "y": y, "visibility": np.ones((frames, 13)),
+                                                    "dimensions": np.array([360, 480, frames]), "train": train})
+        rows.append(f"labels/{number}.mat,{action},{number},{frames},,480,360,0,{'train' if train == 1 else 'test'},")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
 
 
 def clips_of(sequences, frames: int) -> np.ndarray:
@@ -79,14 +102,25 @@ def run_task(config, sequences, classes, seed):
     return heads, x, y, val, test
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "presets" / "penn_action.py"), help="a preset")
     parser.add_argument("--repeats", type=int, default=3, help="training seeds (default 3)")
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true",
+                        help="random joints in Penn Action's format in a temporary folder: checks the script runs "
+                             "(CI); no figures")
+    args = parser.parse_args(argv)
     config = load_config_module(args.config).validate()
+    data, out = ROOT.parent / "shared" / "data" / "penn_action_keypoints", ROOT / "benchmarks" / "results"
+    if args.smoke:
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="smoke_penn_action_"))
+        data = fake_penn_action(out / "penn")
+        config = config.replace(head_epochs=1, frames_per_video=4, early_stopping_patience=1)
+        args.repeats = 1
     start = time.perf_counter()
-    sequences = load_penn_action(ROOT.parent / "shared" / "data" / "penn_action_keypoints")
+    sequences = load_penn_action(data)
     all_classes = sorted({s["action"] for s in sequences})
     others = [c for c in all_classes if c not in EXERCISE_ACTIONS]
     negatives = [s for s in sequences if s["action"] in others and not s["train"]]
@@ -125,7 +159,6 @@ def main() -> int:
                 summary[f"reject_{aggregator}_{score}_{key}"] = (float(np.mean(values)), float(np.std(values)))
     results.update(summary=summary, seconds=time.perf_counter() - start, sequences=len(sequences),
                    negatives=len(negatives), negative_actions=others)
-    out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "pose_penn_action.json").write_text(json.dumps(results, indent=2))
     for key, (mean, std) in summary.items():

@@ -2,6 +2,7 @@
 
     python benchmarks/rejection.py                    # about 10 minutes on 2 cores
     python benchmarks/rejection.py --models efficientnet_lite0
+    python benchmarks/rejection.py --smoke   # a custom CNN on a few tiny synthetic videos (CI); no figures
 
 Renders the quick start's synthetic exercises (7 classes, 16 recurring performers) and, with other performers,
 motions that are not exercises: walking, waving, standing still, an empty room. For each encoder a run trains
@@ -38,20 +39,31 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["efficientnet_lite0", "movenet_lightning"])
     parser.add_argument("--work", default=str(ROOT / "data" / "bench_rejection"))
-    args = parser.parse_args()
-    work = Path(args.work)
+    parser.add_argument("--smoke", action="store_true",
+                        help="a custom CNN on a few tiny synthetic videos in a temporary folder (CI); no figures")
+    args = parser.parse_args(argv)
+    work, out = Path(args.work), ROOT / "benchmarks" / "results"
+    sizes = dict(videos=20, performers=16, negatives=12, seconds=12, frames=16, image=224, epochs=80, patience=15)
+    if args.smoke:
+        import tempfile
+
+        work = out = Path(tempfile.mkdtemp(prefix="smoke_rejection_"))
+        args.models = ["custom_cnn"]
+        sizes = dict(videos=4, performers=8, negatives=1, seconds=2, frames=4, image=64, epochs=1, patience=1)
     start = time.perf_counter()
     if not (work / "videos" / "manifest.csv").is_file():
-        generate_dataset(work / "videos", SyntheticConfig(videos_per_class=20, num_performers=16, max_duration_s=12,
-                                                          seed=0))
+        generate_dataset(work / "videos", SyntheticConfig(
+            videos_per_class=sizes["videos"], num_performers=sizes["performers"], max_duration_s=sizes["seconds"],
+            seed=0), progress=not args.smoke)
     if not (work / "negatives" / "manifest.csv").is_file():
-        generate_dataset(work / "negatives", SyntheticConfig(classes=tuple(NON_EXERCISES), videos_per_class=12,
-                                                             num_performers=8, max_duration_s=12, seed=1))
-    extract_frames(work / "videos", work / "frames", num_frames=16, progress=False)
+        generate_dataset(work / "negatives", SyntheticConfig(
+            classes=tuple(NON_EXERCISES), videos_per_class=sizes["negatives"], num_performers=8,
+            max_duration_s=sizes["seconds"], seed=1), progress=not args.smoke)
+    extract_frames(work / "videos", work / "frames", num_frames=sizes["frames"], progress=False)
     rows = read_manifest(work / "frames")
     subsets = split_manifest(rows, 0.15, 0.25, seed=0)
     test_ids = sorted({r["video_id"] for r in split_rows(rows, subsets)["test"]})
@@ -60,9 +72,11 @@ def main() -> int:
     results = {"test_videos": len(test_videos), "negatives": {k: sum(p.parent.name == k for p in negatives)
                                                               for k in NON_EXERCISES}, "models": {}}
     for model_name in args.models:
-        config = Config(model_name=model_name, pose_model_dir=str(SHARED / "models" / "movenet"), image_size=224,
-                        frames_per_video=16, head_epochs=80, early_stopping_patience=15, dropout=0.3, seed=0,
-                        frames_dir=str(work / "frames")).validate()
+        config = Config(model_name=model_name, pose_model_dir=str(SHARED / "models" / "movenet"),
+                        image_size=sizes["image"], frames_per_video=sizes["frames"], head_epochs=sizes["epochs"],
+                        early_stopping_patience=sizes["patience"], dropout=0.3, seed=0,
+                        frames_dir=str(work / "frames"),
+                        **({"epochs": 1, "calibration_folds": 0} if args.smoke else {})).validate()
         run = work / "runs" / model_name
         train_run(config, rows, subsets, run, overwrite=True, feature_cache_dir=work / "frames" / "feature_cache",
                   progress=False, log=lambda _: None)
@@ -87,7 +101,6 @@ def main() -> int:
                   f"{report['false_accept']:.2f} " + str({k: round(v, 2) for k, v in
                                                           report["false_accept_by_kind"].items()}), flush=True)
     results["seconds"] = time.perf_counter() - start
-    out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "rejection.json").write_text(json.dumps(results, indent=2))
     return 0

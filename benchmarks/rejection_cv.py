@@ -3,6 +3,7 @@
     python recipes/cross_validate.py --config presets/workout4_lightning_negatives.py --repeats 3 \
         --out runs/cv_workout4_lightning_negatives
     python benchmarks/rejection_cv.py runs/cv_workout4_lightning_negatives [more CV folders...]
+    python benchmarks/rejection_cv.py --smoke   # a 2-fold CV of tiny synthetic videos and negatives (CI)
 
 Reads the folds a cross-validation wrote (each held-out video's probabilities and each fold's own calibrated
 rule, `repeat_<r>/fold_<k>/`), pools every held-out video of a fold seed (each video is held out once per
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.data.manifest import read_manifest, rows_by_video
+from toolkit.data.manifest import read_manifest, rows_by_video  # noqa: E402
 from toolkit.data.negatives import negatives_frames_dir, read_negative_rows
 from toolkit.evaluation.rejection import rejection_report
 from toolkit.training.calibration import wilson_interval
@@ -234,11 +235,45 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def smoke_cross_validation() -> tuple[Path, Path]:
+    """(a CV folder, a work folder): recipes/cross_validate.py run on tiny synthetic exercises and negatives."""
+    import subprocess
+
+    from smoke import tiny_frames, tiny_videos, work_dir
+    from toolkit.data.synthetic import NON_EXERCISES
+
+    work = work_dir("rejection_cv")
+    frames = tiny_frames(work / "frames", tiny_videos(work / "videos", videos_per_class=4), 2)
+    negatives = tiny_videos(work / "negatives", tuple(NON_EXERCISES), videos_per_class=2)
+    with open(negatives / "manifest.csv", newline="") as f:  # other people than the exercises' performers
+        rows = list(csv.DictReader(f))
+    with open(negatives / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(dict(r, group=f"walker_{r['group']}") for r in rows)
+    config = work / "smoke_config.py"
+    config.write_text(f"model_name = 'custom_cnn'\nframes_dir = {str(frames)!r}\nnegatives = {str(negatives)!r}\n"
+                      "image_size = 64\nframes_per_video = 2\nhead_epochs = 1\nepochs = 1\nbatch_size = 8\n"
+                      "early_stopping_patience = 1\nfolds = 2\ncalibration_folds = 0\nvalidation_fraction = 0.25\n")
+    cv = work / "cv"
+    subprocess.run([sys.executable, str(ROOT / "recipes" / "cross_validate.py"), "--config", str(config), "--out",
+                    str(cv), "--repeats", "1"], check=True, cwd=work, capture_output=True)
+    return cv, work
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cv_dirs", nargs="+", help="folders written by recipes/cross_validate.py")
+    parser.add_argument("cv_dirs", nargs="*", help="folders written by recipes/cross_validate.py")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="where the JSON and PNG go")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a 2-fold CV of tiny synthetic videos and negatives in a temporary folder (CI); "
+                             "no figures")
     args = parser.parse_args(argv)
+    if args.smoke:
+        cv, work = smoke_cross_validation()
+        args.cv_dirs, args.out = [str(cv)], str(work)
+    elif not args.cv_dirs:
+        parser.error("give one or more cross-validation folders (or --smoke)")
     results, summary = {}, {}
     print("| CV folder | aggregator | fold seeds | exercises refused | 95 % interval (pooled) | top-exercise accuracy "
           "| accepted and right | negatives accepted | negatives accepted at 97 % (oracle) | "

@@ -135,8 +135,9 @@ def run_synthetic(args) -> dict:
 
     exercises = list(EXERCISES)
     test_dir, train_dir = WORK / "synthetic_test", WORK / "synthetic_train"
-    test_rows = render(test_dir, 1, args.videos_per_class, (1, 20), exercises + list(NON_EXERCISE))
-    train_rows = render(train_dir, 2, 4, (1, 6), exercises)
+    max_reps, train_videos = (3, 1) if args.smoke else (20, 4)
+    test_rows = render(test_dir, 1, args.videos_per_class, (1, max_reps), exercises + list(NON_EXERCISE))
+    train_rows = render(train_dir, 2, train_videos, (1, min(6, max_reps)), exercises)
     by_class: dict[str, list] = {}
     for row in train_rows:
         by_class.setdefault(row["label"], []).append(synthetic_features(train_dir, row, args.fps))
@@ -381,7 +382,13 @@ def run_workout4(args) -> dict:
         labels = [r for r in csv.DictReader(f) if r["turns"]]
     paths = [SHARED / "data" / "workout4" / (r["clip"] + ".mp4") for r in labels]
     encoded = encode_clips(args.model, paths, args.fps, WORK / f"workout4_{args.model}_{args.fps:g}fps.npz")
-    clips = [(r, encoded[str(p)][0]) for r, p in zip(labels, paths)]
+    return held_out_sources([(r, encoded[str(p)][0]) for r, p in zip(labels, paths)], args)
+
+
+def held_out_sources(clips: list[tuple[dict, np.ndarray]], args) -> dict:
+    """Counts of labelled clips (rows with clip, label, group, turns, turn_times_s, duration_s), every setting
+    chosen with the clip's source held out; joined sets per source."""
+    labels = [r for r, _ in clips]
     groups = sorted({r["group"] for r in labels})
     candidates = _counter_settings()
     out = {}
@@ -491,9 +498,33 @@ def run_through_runs(args) -> dict:
             "settings": {"config": args.config, "folds": config.folds, "fold_seed": config.seed}}
 
 
+def smoke(args) -> int:
+    """The synthetic part and `held_out_sources` on a few rendered sets with true joints, in a temporary folder."""
+    import tempfile
+
+    global WORK
+    WORK = Path(tempfile.mkdtemp(prefix="smoke_repetitions_"))
+    args.videos_per_class = 1
+    print(json.dumps(_brief(run_synthetic(args))["class-agnostic"]["all"]))
+    folder = WORK / "synthetic_test"
+    with open(folder / "manifest.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] not in NON_EXERCISE][:6]
+    clips = []
+    for k, row in enumerate(rows):
+        turns = [turn for _, turn, _ in json.loads(row["repetitions"])]
+        label = {"clip": row["path"], "label": row["label"], "group": f"source_{k % 3}", "turns": str(len(turns)),
+                 "turn_times_s": " ".join(f"{t:.2f}" for t in turns), "duration_s": row["duration_s"]}
+        clips.append((label, synthetic_features(folder, row, args.fps)))
+    print(json.dumps(_brief(held_out_sources(clips, args))["class-agnostic"]["all"]))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("synthetic", "real", "form", "speed", "workout4", "run"))
+    parser.add_argument("part", nargs="?", choices=("synthetic", "real", "form", "speed", "workout4", "run"))
+    parser.add_argument("--smoke", action="store_true",
+                        help="the synthetic part and the held-out-source choice on a few tiny synthetic sets, in a "
+                             "temporary folder (CI); no figures")
     parser.add_argument("--fps", type=float, default=4.0, help="frames a second the counter reads (the toolkit's: 4)")
     parser.add_argument("--videos-per-class", type=int, default=10, help="synthetic: videos per class")
     parser.add_argument("--model", default="movenet_thunder", help="real: the pose encoder")
@@ -502,6 +533,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="form: fold seeds")
     parser.add_argument("--clips", type=int, default=30, help="speed: clips timed")
     args = parser.parse_args(argv)
+    if args.smoke:
+        return smoke(args)
+    if not args.part:
+        parser.error("choose a part (or --smoke)")
     runner = {"synthetic": run_synthetic, "real": run_real, "form": run_form, "speed": run_speed,
               "workout4": run_workout4, "run": run_through_runs}[args.part]
     result = runner(args)

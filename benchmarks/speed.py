@@ -33,6 +33,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 SOURCE = ROOT.parent / "shared" / "data" / "workout4" / "squats"
 
 
@@ -47,14 +49,28 @@ def timed(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def make_clip(out: Path, seconds: float) -> Path:
-    """A 1080p H.264 clip of `seconds` looping a real squat clip (x264 defaults: long GOP)."""
-    import imageio_ffmpeg
+def make_clip(out: Path, seconds: float, source: Path | None = None, smoke: bool = False) -> Path:
+    """A 1080p H.264 clip of `seconds` looping a real squat clip (x264 defaults: long GOP).
 
+    With `smoke`, an MPEG-4 clip written by OpenCV instead (no ffmpeg needed; its speed is not the figure's).
+    """
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    source = sorted(SOURCE.glob("*.mp4"))[0]
+    source = source or sorted(SOURCE.glob("*.mp4"))[0]
+    if smoke:
+        from workout_runtime.video import read_frames
+
+        frames = read_frames(source, every_seconds=1 / 30, size=(1080, 1920)).frames
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, (1920, 1080))
+        for k in range(int(seconds * 30)):
+            writer.write(cv2.cvtColor(frames[k % len(frames)], cv2.COLOR_RGB2BGR))
+        writer.release()
+        return out
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        sys.exit('benchmarks/speed.py encodes its H.264 test clips with ffmpeg: pip install -e ".[bench]"')
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-stream_loop", "-1",
                     "-i", str(source), "-t", str(seconds), "-vf", "scale=1920:1080", "-r", "30",
                     "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out)], check=True)
@@ -83,16 +99,15 @@ def read_all(path: Path) -> int:
 
 
 def make_run(run_dir: Path, image_size: int, frames: int) -> Path:
-    """A run folder holding an EfficientNetB0 frame classifier (random weights; speed only)."""
-    from toolkit.models import build_frame_classifier
+    """A run folder holding an EfficientNetB0 video model (random weights, trained for a moment; speed only)."""
+    from smoke import tiny_frames, tiny_run, tiny_videos
 
-    if (run_dir / "model.keras").is_file():
+    if (run_dir / "run.json").is_file() and '"complete"' in (run_dir / "run.json").read_text():
         return run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    build_frame_classifier("efficientnet_b0", 4, image_size, None).save(run_dir / "model.keras")
-    (run_dir / "class_names.json").write_text(json.dumps(["dips", "pull-ups", "push-ups", "squats"]))
-    (run_dir / "config.json").write_text(json.dumps({"frames_per_video": frames, "image_size": image_size,
-                                                     "temporal": "vote", "vote_method": "mean"}))
+    work = run_dir.parent / f"{run_dir.name}_data"
+    videos = tiny_videos(work / "videos", classes=("squat", "push_up", "lunge", "jumping_jack"), videos_per_class=2)
+    tiny_run(run_dir, tiny_frames(work / "frames", videos, frames), "efficientnet_b0", weights=None,
+             image_size=image_size, frames_per_video=frames, epochs=0)
     return run_dir
 
 
@@ -101,7 +116,7 @@ import os, sys, time, json
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 t0 = time.perf_counter()
 from toolkit.temporal.inference import VideoClassifier
-classifier = VideoClassifier.from_run(sys.argv[1])
+classifier = VideoClassifier.from_run(sys.argv[1], "vote")
 t1 = time.perf_counter()
 classifier.classify(sys.argv[2])  # warm-up: traces the graph
 t2 = time.perf_counter()
@@ -120,17 +135,29 @@ def classify_in_child(run_dir: Path, video: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 s and 30 s clips, 2 repeats")
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true",
+                        help="seconds of work on tiny synthetic inputs to check the script runs (CI); no figures")
+    args = parser.parse_args(argv)
     short_s, long_s = (3, 30) if args.quick else (10, 240)
     repeats = 2 if args.quick else args.repeats
     frames, size = 16, 224
     clips = ROOT / "data" / "bench_clips"
-    short = make_clip(clips / f"loop_{short_s}s_1080p.mp4", short_s)
-    long = make_clip(clips / f"loop_{long_s}s_1080p.mp4", long_s)
+    run_dir = ROOT / "runs" / "bench_speed_effnet"
+    out = ROOT / "benchmarks" / "results"
+    source = None
+    if args.smoke:
+        from smoke import tiny_videos, work_dir
+
+        short_s, long_s, repeats, frames, size = 1, 2, 1, 4, 64
+        clips = out = work_dir("speed")
+        run_dir = clips / "run"
+        source = next((tiny_videos(clips / "source", ("squat",), 1)).rglob("*.mp4"))
+    short = make_clip(clips / f"loop_{short_s}s_1080p.mp4", short_s, source, args.smoke)
+    long = make_clip(clips / f"loop_{long_s}s_1080p.mp4", long_s, source, args.smoke)
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                "clips": {"short_s": short_s, "long_s": long_s}}
 
@@ -146,13 +173,13 @@ def main() -> None:
                         "sample_over_grab": sample / grab, "read_over_sample": read / sample}
     results["reader"] = reader
 
-    # === 2. Frame-classifier throughput ===
+    # === 2. Frame-encoder throughput ===
     import keras
 
-    from toolkit.models import build_frame_classifier
     from toolkit.models.inference import GraphPredictor
+    from toolkit.models.registry import build_encoder
 
-    model = build_frame_classifier("efficientnet_b0", 4, size, None)
+    model = build_encoder("efficientnet_b0", size, weights=None)
     graph = GraphPredictor(model)
     throughput = {}
     for batch in (1, 32):
@@ -167,14 +194,14 @@ def main() -> None:
     results["throughput"] = throughput
 
     # === 3. classify_video end to end vs decode + forward ===
-    run_dir = make_run(ROOT / "runs" / "bench_speed_effnet", size, frames)
+    run_dir = make_run(run_dir, size, frames)
     child = classify_in_child(run_dir, short)
-    from toolkit.temporal.vote import build_vote_classifier
+    from toolkit.temporal.run_files import load_video_model
 
-    vote = GraphPredictor(build_vote_classifier(keras.models.load_model(run_dir / "model.keras"), frames, size))
-    clip = read_frames(short, frames, size=size).frames[None].astype("float32")
+    video_model = GraphPredictor(load_video_model(run_dir, "vote"))
+    clip = read_frames(short, frames, size=size).frames[None]
     decode = timed(lambda: read_frames(short, frames, size=size), repeats)
-    forward = timed(lambda: vote(clip), repeats)
+    forward = timed(lambda: video_model(clip), repeats)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import tensorflow, keras"], check=True, capture_output=True)
     import_s = time.perf_counter() - start
@@ -184,23 +211,25 @@ def main() -> None:
                                  "python_tf_import_s": import_s}
 
     # === 4. LSTM epoch: cached features vs end to end ===
-    from toolkit.models import get_feature_extractor
-    from toolkit.temporal.lstm import build_lstm_video_classifier, build_sequence_head, compile_sequence_model
+    from toolkit.temporal.heads import build_sequence_head
+    from toolkit.temporal.video_model import build_video_model
 
-    videos = 16
+    videos = 16 if not args.smoke else 4
     rng = np.random.default_rng(0)
     clips_x = rng.integers(0, 256, (videos, frames, size, size, 3)).astype("uint8")
     labels = rng.integers(0, 4, videos)
-    features_model = get_feature_extractor(model)
-    features_model.trainable = False
-    head = build_sequence_head(frames, features_model.output_shape[-1], 4)
-    compile_sequence_model(head)
-    end_to_end = build_lstm_video_classifier(features_model, build_sequence_head(frames, 1280, 4), frames, size)
-    compile_sequence_model(end_to_end)
-    cached = rng.normal(size=(videos, frames, 1280)).astype("float32")
+    feature_dim = model.output_shape[-1]
+    model.trainable = False
+    head = build_sequence_head("lstm", frames, feature_dim, 4)
+    head.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    end_to_end = build_video_model(model, build_sequence_head("lstm", frames, feature_dim, 4), frames, size)
+    end_to_end.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    cached = rng.normal(size=(videos, frames, feature_dim)).astype("float32")
+    epochs = 20 if not args.smoke else 1
     # Per-epoch times from multi-epoch fits, so fit()'s own set-up is shared out.
-    t_cached = timed(lambda: head.fit(cached, labels, batch_size=4, epochs=20, verbose=0), repeats) / 20
-    t_e2e = timed(lambda: end_to_end.fit(clips_x, labels, batch_size=4, epochs=2, verbose=0), 1) / 2
+    t_cached = timed(lambda: head.fit(cached, labels, batch_size=4, epochs=epochs, verbose=0), repeats) / epochs
+    t_e2e = timed(lambda: end_to_end.fit(clips_x, labels, batch_size=4, epochs=min(2, epochs), verbose=0),
+                  1) / min(2, epochs)
     results["lstm_epoch"] = {"videos": videos, "cached_s": t_cached, "end_to_end_s": t_e2e,
                              "speedup": t_e2e / t_cached}
 
@@ -210,7 +239,6 @@ def main() -> None:
                          "difference_mb": long_child["peak_rss_mb"] - child["peak_rss_mb"],
                          "long_classify_s": long_child["classify_s"]}
 
-    out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps(results, indent=2))
     print(report(results))

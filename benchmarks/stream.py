@@ -2,6 +2,7 @@
 
     python benchmarks/stream.py --run runs/quickstart --run data/bench_repetitions/form_runs/...fold_0 \
         --seconds 60 --stride 1 --window 4
+    python benchmarks/stream.py --smoke   # a run trained for a moment, a 5 s stream (CI); no figures
 
 A 640x480, 30 fps test video of --seconds is written (synthetic figures), then played in real time through
 workout_runtime.stream exactly as classify_stream.py does. For each run: the median and 95th percentile
@@ -21,6 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from workout_runtime.cli import quiet_tensorflow  # noqa: E402
 
@@ -62,16 +64,27 @@ def measure(run: str, video: Path, window: float, stride: float) -> dict:
             "lag_at_end_s": round(float(lags[-1]), 3), "wall_s": round(wall, 1)}
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", action="append", required=True, help="a run folder (repeat for several)")
+    parser.add_argument("--run", action="append", help="a run folder (repeat for several)")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--window", type=float, default=4.0)
     parser.add_argument("--stride", type=float, default=1.0)
-    args = parser.parse_args()
-    video = synthetic_clip(ROOT / "data" / "bench_stream" / f"stream_{args.seconds:g}s.mp4", args.seconds)
+    parser.add_argument("--smoke", action="store_true",
+                        help="a run trained for a moment on tiny synthetic videos and a 5 s stream, in a temporary "
+                             "folder (CI); no figures")
+    args = parser.parse_args(argv)
+    clips, out = ROOT / "data" / "bench_stream", ROOT / "benchmarks" / "results" / "stream.json"
+    if args.smoke:
+        from smoke import tiny_trained_run
+
+        run = tiny_trained_run("stream")
+        args.run, args.seconds, args.window, args.stride = [str(run)], 5.0, 2.0, 1.0
+        clips, out = run.parent, run.parent / "stream.json"
+    elif not args.run:
+        parser.error("--run is required (or --smoke)")
+    video = synthetic_clip(clips / f"stream_{args.seconds:g}s.mp4", args.seconds)
     results = [measure(run, video, args.window, args.stride) for run in args.run]
-    out = ROOT / "benchmarks" / "results" / "stream.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"settings": vars(args), "results": results}, indent=2))
     print(json.dumps(results, indent=2))

@@ -59,6 +59,8 @@ from workout_runtime import pose_layout as layout
 SIGNALS = ("elbow_angle", "knee_angle", "hip_angle", "shoulder_angle", "torso_tilt", "body_height", "wrist_height")
 # The signals whose fall is a joint bending: the motion is turned so that bending is up.
 BENDING = ("elbow_angle", "knee_angle", "hip_angle")
+# Their share of the motion's direction below which it is turned by where it dwells instead (see _bending_sign).
+MIN_BENDING = 0.1
 # Nor one where no signal moves this far (a tenth of a half-turn, 18 degrees of a joint, or a tenth of a torso
 # length), learnt ranges or not: a still person's sway and a pose model's jitter stay well below it (synthetic
 # standing figure: 0.012; the smallest synthetic exercise: 0.49).
@@ -221,10 +223,20 @@ def signal_matrix(features: np.ndarray, fps: float, smooth_s: float = DEFAULT_SE
 
 
 def _bending_sign(matrix: np.ndarray, names: list[str], direction: np.ndarray) -> float:
-    """+1 if moving along `direction` bends the joints (their angles fall), else -1."""
+    """+1 or -1: the sign that makes the turning point the top of the motion.
+
+    Where the elbows, knees or hips carry the motion (at least `MIN_BENDING` of the unit direction), the
+    turning point is where they bend most. A motion without bending (a lateral raise: the shoulders open,
+    the elbows stay straight) turns away from where it dwells: the rest is the side of the middle its median
+    lies on.
+    """
     weights = [-direction[names.index(n)] for n in BENDING if n in names]
     total = float(np.sum(weights)) if weights else 0.0
-    return 1.0 if total >= 0 else -1.0
+    if abs(total) >= MIN_BENDING * float(np.linalg.norm(direction)):
+        return 1.0 if total >= 0 else -1.0
+    values = (matrix - matrix.mean(axis=0)) @ direction
+    low, high = np.percentile(values, 5), np.percentile(values, 95)
+    return 1.0 if np.median(values) <= (low + high) / 2 else -1.0
 
 
 def _principal_direction(matrix: np.ndarray) -> np.ndarray:
