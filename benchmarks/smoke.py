@@ -47,7 +47,8 @@ def tiny_run(out: Path, frames_dir: Path, model_name: str = "custom_cnn", aggreg
 
     settings = dict(model_name=model_name, frames_per_video=4, image_size=64, head_epochs=1, epochs=1,
                     batch_size=8, early_stopping_patience=1, lstm_units=8, transformer_units=8,
-                    frame_head_units=8, validation_fraction=0.25, test_fraction=0.25, calibration_folds=0, seed=0)
+                    frame_head_units=8, validation_fraction=0.25, test_fraction=0.25, calibration_folds=0, seed=0,
+                    frames_dir=str(frames_dir))
     settings.update(overrides)
     config = Config(**settings).validate()
     rows = read_manifest(frames_dir)
