@@ -23,7 +23,6 @@ VALID = Config(model_name="custom_cnn", weights=None)
     ("frame_head_units", -1, "integer >= 0"),
     ("transformer_units", 30, "multiple of 4"),
     ("transformer_layers", 0, "integer >= 1"),
-    ("reject_unknown", "no", "True or False"),
     ("accept_rate", 0.3, "[0.5, 1.0)"),
     ("sequence_learning_rate", 0, "positive number"),
     ("distribute", "tpu", "one of ['none', 'mirrored', 'mirrored:<device>,<device>']"),
@@ -78,6 +77,9 @@ def test_config_module_unknown_field_is_a_typo_error(tmp_path):
         load_config_module(path)
     path.write_text("lstm_epochs = 20\n")
     with pytest.raises(ConfigError, match="renamed to 'head_epochs'"):
+        load_config_module(path)
+    path.write_text("reject_unknown = True\n")
+    with pytest.raises(ConfigError, match="'reject_unknown'.*removed.*--no-reject.*delete that line"):
         load_config_module(path)
 
 

@@ -36,6 +36,9 @@ VOTE_METHODS = VotePooling.METHODS
 DISTRIBUTE_CHOICES = ("none", "mirrored", "mirrored:<device>,<device>")
 # Renamed fields: an old config.py gets a pointer instead of "unknown field".
 RENAMED = {"lstm_epochs": "head_epochs"}
+# Fields that no longer exist, with what to do instead.
+REMOVED = {"reject_unknown": "it was never read; the classify recipes answer \"unknown\" by the run's rule unless "
+                             "given --no-reject"}
 # The project's own config.py, when the toolkit runs from its source tree (an editable install).
 SOURCE_TREE_CONFIG = Path(__file__).resolve().parents[1] / "config.py"
 DEFAULT_CONFIG_PATH = SOURCE_TREE_CONFIG
@@ -80,7 +83,6 @@ class Config:
     transformer_units: int = 64
     transformer_layers: int = 2
     # === Verdicts ===
-    reject_unknown: bool = True
     accept_rate: float = 0.97
     negatives: str | None = None
     rejection_score: str = "auto"
@@ -185,8 +187,6 @@ class Config:
         if isinstance(self.transformer_units, int) and self.transformer_units % 4:
             fail("transformer_units", "a multiple of 4 (the transformer has 4 attention heads)")
         integer("transformer_layers", 1)
-        if not isinstance(self.reject_unknown, bool):
-            fail("reject_unknown", "True or False")
         fraction("accept_rate", 0.5, 1.0)
         if self.negatives is not None and (not isinstance(self.negatives, (str, os.PathLike)) or not str(self.negatives)):
             fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
@@ -267,6 +267,8 @@ def load_config_module(path: str | os.PathLike = DEFAULT_CONFIG_PATH) -> Config:
         if name in RENAMED:
             raise ConfigError(f"Config field {name!r} in {path} was renamed to {RENAMED[name]!r} (it now sets "
                               f"every head trained on cached features); rename it there.")
+        if name in REMOVED:
+            raise ConfigError(f"Config field {name!r} in {path} was removed ({REMOVED[name]}); delete that line.")
         if name not in FIELDS:
             raise ConfigError(f"Unknown config field in {path}. Received: {name}={value!r}; "
                               f"expected one of {sorted(FIELDS)}.")
