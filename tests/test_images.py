@@ -76,6 +76,27 @@ def test_image_folder_group_pattern(tmp_path):
     assert {r["group"] for r in rows} == {"p1", "p2", "squat/other"}
 
 
+def test_image_folder_takes_groups_from_its_own_manifest_whatever_its_case(tmp_path):
+    (tmp_path / "squat").mkdir()
+    (tmp_path / "lunge").mkdir()
+    for k, (label, person) in enumerate([("squat", "anna"), ("squat", "ben"), ("lunge", "anna"), ("lunge", "ben")]):
+        cv2.imwrite(str(tmp_path / label / f"photo{k}.jpg"), _scene(200 + k))
+    table = "path,label,group\n" + "".join(f"{label}/photo{k}.jpg,{label},{person}\n" for k, (label, person) in
+                                           enumerate([("squat", "anna"), ("squat", "ben"), ("lunge", "anna"),
+                                                      ("lunge", "ben")]))
+    (tmp_path / "MANIFEST.CSV").write_text(table)
+    folder = load_image_folder(tmp_path)
+    assert {r["video_id"]: r["group"] for r in folder.rows} == {
+        "squat/photo0": "anna", "squat/photo1": "ben", "lunge/photo2": "anna", "lunge/photo3": "ben"}
+    assert "MANIFEST.CSV" in folder.group_source
+    cv2.imwrite(str(tmp_path / "squat" / "photo9.jpg"), _scene(299))  # a photo the table does not know
+    with pytest.raises(DatasetError, match=r"no group for 1 of 5 images.*photo9.*Add them to"):
+        load_image_folder(tmp_path)
+    (tmp_path / "MANIFEST.CSV").write_text("path,label\nsquat/photo0.jpg,squat\n")
+    with pytest.raises(DatasetError, match="expected 'group'"):
+        load_image_folder(tmp_path)
+
+
 def test_image_folder_default_joins_copies_only_and_says_sources_are_unknown(tmp_path):
     (tmp_path / "squat").mkdir()
     (tmp_path / "lunge").mkdir()

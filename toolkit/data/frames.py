@@ -31,7 +31,8 @@ import cv2
 
 from toolkit.data.class_folders import scan_class_folders
 from toolkit.data.images import perceptual_hash
-from toolkit.data.manifest import MANIFEST_NAME, group_from_pattern, read_group_table, write_manifest
+from toolkit.data.manifest import (MANIFEST_NAME, find_dataset_manifest, group_from_pattern,  # noqa: F401
+                                   read_group_table, write_manifest)
 from toolkit.errors import DatasetError, UserError
 from workout_runtime.locks import folder_lock
 from workout_runtime.video import VIDEO_EXTENSIONS, VideoReadError, read_frames
@@ -92,14 +93,6 @@ def discover_videos(video_dir: str | os.PathLike) -> tuple[list[VideoEntry], lis
             name = path.stem if stems[path.stem] == 1 else path.name
             entries.append(VideoEntry(path, label, f"{label}/{name}", f"{label}/{path.name}"))
     return entries, folders.notes("videos")
-
-
-def find_dataset_manifest(video_dir: str | os.PathLike) -> Path | None:
-    """`<video_dir>/manifest.csv`, whatever its case (`MANIFEST.csv` too)."""
-    folder = Path(video_dir)
-    if not folder.is_dir():
-        return None
-    return next((p for p in sorted(folder.iterdir()) if p.is_file() and p.name.lower() == MANIFEST_NAME), None)
 
 
 def _fill(groups: dict[str, str], entries: list[VideoEntry], found: dict[str, str | None], source: str,

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from toolkit.data.class_folders import scan_class_folders
-from toolkit.data.manifest import group_from_pattern, read_group_table
+from toolkit.data.manifest import find_dataset_manifest, group_from_pattern, read_group_table
 from toolkit.errors import DatasetError
 from workout_runtime.images import IMAGE_EXTENSIONS, ImageReadError, read_image
 
@@ -117,8 +117,12 @@ class ImageFolder:
 
 
 def _image_groups(rows: list[dict], group_csv, group_pattern, near_duplicate_distance: int | None,
-                  one_group_per_image: bool) -> str:
-    """Fills each row's group; returns the description of the source."""
+                  one_group_per_image: bool, image_dir=None) -> str:
+    """Fills each row's group; returns the description of the source.
+
+    Priority, as for video folders: `group_csv`, then `group_pattern`, then the `group` column of
+    `<image_dir>/manifest.csv` (any case), else near-duplicate hashing.
+    """
     def fill(found: dict[int, str | None], source: str, fix: str) -> str:
         missing = [r for i, r in enumerate(rows) if not found.get(i)]
         if missing and not one_group_per_image:
@@ -135,6 +139,12 @@ def _image_groups(rows: list[dict], group_csv, group_pattern, near_duplicate_dis
     if group_pattern is not None:
         return fill({i: group_from_pattern(Path(r["path"]).name, group_pattern) for i, r in enumerate(rows)},
                     f"file-name pattern {group_pattern!r}", "Fix the pattern so that it matches every file name")
+    manifest = find_dataset_manifest(image_dir) if image_dir is not None else None
+    if manifest is not None:
+        table = read_group_table(manifest)  # refuses a table without 'group' and 'path'/'video' columns
+        return fill({i: table.get(str(Path(r["video_id"]).parent / Path(r["path"]).name)) or table.get(r["video_id"])
+                     or table.get(Path(r["path"]).name) or table.get(Path(r["path"]).stem) for i, r in enumerate(rows)},
+                    f"the folder's own {manifest.name}", f"Add them to {manifest}")
     hashes = np.array([int(r["phash"], 16) for r in rows], dtype=np.uint64)
     distance = DUPLICATE_DISTANCE if near_duplicate_distance is None else near_duplicate_distance
     clusters = cluster_near_duplicates(hashes, distance)
@@ -156,7 +166,8 @@ def load_image_folder(image_dir: str | os.PathLike, *, group_pattern: str | None
     """Reads `<image_dir>/<class>/<image>` into frame-manifest rows, one "video" per image.
 
     Groups come from `group_csv`, else `group_pattern` on the file name, else
-    perceptual hashing: by default only near-identical copies (pHash distance
+    the `group` column of `<image_dir>/manifest.csv` (any case, as for video
+    folders), else perceptual hashing: by default only near-identical copies (pHash distance
     <= `DUPLICATE_DISTANCE`) share a group, because hashing recovers few true
     sources (benchmarks/image_grouping.py); `near_duplicate_distance` asks
     for wider clusters. Unreadable and damaged images are left out and named
@@ -182,7 +193,7 @@ def load_image_folder(image_dir: str | os.PathLike, *, group_pattern: str | None
     if not rows:
         raise DatasetError(f"No readable image in the class folders of '{image_dir}' ({len(skipped)} unreadable: "
                            f"{'; '.join(skipped[:3])}).")
-    source = _image_groups(rows, group_csv, group_pattern, near_duplicate_distance, one_group_per_image)
+    source = _image_groups(rows, group_csv, group_pattern, near_duplicate_distance, one_group_per_image, image_dir)
     notes = folders.notes("images") + [f"skipped {s}" for s in skipped]
     return ImageFolder(rows, source, notes)
 

@@ -75,6 +75,14 @@ def group_from_pattern(name: str, pattern: str) -> str | None:
     return match.group(1) if match else None
 
 
+def find_dataset_manifest(folder: str | os.PathLike) -> Path | None:
+    """`<folder>/manifest.csv`, whatever its case (`MANIFEST.csv` too): a dataset's own table of groups."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.iterdir()) if p.is_file() and p.name.lower() == MANIFEST_NAME), None)
+
+
 def read_group_table(path: str | os.PathLike) -> dict[str, str]:
     """A CSV mapping videos to groups: columns (video or path or video_id) and group.
 
