@@ -185,6 +185,7 @@ def test_cross_validate_repeats_folds_and_writes_table(frames_dir, tmp_path):
     assert float(summary["video_mean"]["chance_uniform"]) == pytest.approx(1 / 7)
     markdown = (out / "summary.md").read_text()
     assert "| video_lstm | video |" in markdown and "x 2 fold seed(s)" in markdown and "repeat" in result.stdout
+    assert "pixel audit: " in markdown and "pixel audit: " in result.stdout  # what the audit found, not a promise
     assert (out / "summary.png").is_file()
     for r in range(2):
         for k in range(2):

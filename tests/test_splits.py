@@ -104,3 +104,21 @@ def test_pixel_audit_finds_identical_pictures_across_the_split_and_refuses_the_r
         row["group"] = row["video_id"].split("/")[1].removeprefix("copy_") + row["label"]
     subsets = split_manifest(rows, 0.2, 0.3, seed=0)
     assert audit_pixels(rows, subsets).leaking_videos == []
+
+
+def test_a_cross_validation_summary_says_what_every_folds_pixel_audit_found(tmp_path):
+    import json
+
+    from toolkit.evaluation.cross_validation import pixel_audit_summary
+
+    for k, leaking in enumerate((["squat/a", "squat/b"], [])):
+        fold = tmp_path / "repeat_0" / f"fold_{k}"
+        fold.mkdir(parents=True)
+        (fold / "leakage_audit.json").write_text(json.dumps({"held_out_videos": 10, "leaking_videos": leaking,
+                                                             "pairs": [], "max_distance": 2, "unit": "images"}))
+    line = pixel_audit_summary(tmp_path, 1, 2)
+    assert "2 of 20 held-out images" in line and "at most 20% in one fold" in line and "optimistic" in line
+    (tmp_path / "repeat_0" / "fold_0" / "leakage_audit.json").unlink()
+    assert "no held-out frame" in pixel_audit_summary(tmp_path, 1, 2) and "1 folds without a record" in \
+        pixel_audit_summary(tmp_path, 1, 2)
+    assert "not recorded" in pixel_audit_summary(tmp_path / "elsewhere", 1, 2)

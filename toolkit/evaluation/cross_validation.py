@@ -117,7 +117,9 @@ def cross_validate(config: Config, rows: Sequence[Mapping], out_dir: str | os.Pa
             per_repeat[-1].append(run_fold(repeat_config, rows, subsets, out / f"repeat_{r}" / f"fold_{k}",
                                            vote_methods, aggregators, cache, verbose, unit))
     summary = summarise_folds(per_repeat)
-    write_summary(summary, out, config, folds, repeats)
+    audit = pixel_audit_summary(out, repeats, folds)
+    print(audit, flush=True)
+    write_summary(summary, out, config, folds, repeats, audit)
     plot_cross_validation(summary, per_repeat, out / "summary.png",
                           f"{folds}-fold grouped CV x {repeats} fold seed(s), {config.model_name}")
     return summary
@@ -155,7 +157,35 @@ def _rejection_summary(folds: Sequence[Mapping]) -> dict:
             for stat, f in (("mean", np.mean), ("std", lambda x: np.std(x, ddof=1) if len(x) > 1 else 0.0))}
 
 
-def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: int, repeats: int = 1) -> None:
+def pixel_audit_summary(out: Path, repeats: int, folds: int) -> str:
+    """One line on what every fold's pixel audit found (`leakage_audit.json`): held-out videos with a frame
+    nearly identical to a training frame, over all folds, and the largest share in one fold."""
+    leaking = held_out = 0
+    shares, unit, distance, missing = [], "videos", None, 0
+    for r in range(repeats):
+        for k in range(folds):
+            path = out / f"repeat_{r}" / f"fold_{k}" / "leakage_audit.json"
+            if not path.is_file():
+                missing += 1
+                continue
+            audit = json.loads(path.read_text())
+            leaking += len(audit["leaking_videos"])
+            held_out += audit["held_out_videos"]
+            shares.append(len(audit["leaking_videos"]) / max(audit["held_out_videos"], 1))
+            unit, distance = audit.get("unit", unit), audit["max_distance"]
+    if not shares:
+        return "pixel audit: not recorded by these folds (trained before version 0.4)"
+    note = f" ({missing} folds without a record)" if missing else ""
+    if not leaking:
+        return (f"pixel audit: no held-out frame of any fold is within {distance} pHash bits of a training frame"
+                f"{note}")
+    return (f"pixel audit: {leaking} of {held_out} held-out {unit} over all folds ({leaking / held_out:.0%}; at most "
+            f"{max(shares):.0%} in one fold) have a frame within {distance} pHash bits of a training frame: the same "
+            f"picture on both sides, so the figures are optimistic by that much{note}")
+
+
+def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: int, repeats: int = 1,
+                  audit: str | None = None) -> None:
     fields = (["aggregator", "level", "folds", "repeats"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
               + ["chance_uniform", "chance_majority"])
     with open(out / "summary.csv", "w", newline="") as f:
@@ -186,6 +216,7 @@ def write_summary(summary: Sequence[Mapping], out: Path, config: Config, folds: 
             lines.append(f"| {r['aggregator']} | {cell('exercises_refused')} | {cell('exercises_accepted_and_right')}"
                          f" | {cell('negatives_accepted')} | " + " | ".join(cell(f"auroc_{s}") for s in scores) + " |")
     lines += ["", f"Mean ± standard deviation over all {summary[0]['folds']} folds (seeds {config.seed}.."
-                  f"{config.seed + repeats - 1}); no group (video, person, source) is on two sides of any fold.",
+                  f"{config.seed + repeats - 1}); no group (as the data gives them) is on two sides of any fold; "
+                  f"{audit or pixel_audit_summary(out, repeats, folds)}.",
               "Chance: guessing uniformly, and always naming each fold's most frequent class (mean over folds)."]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
