@@ -446,8 +446,3 @@ def pad_frames(frames: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]
     mask = np.zeros((length,), dtype=bool)
     mask[:n] = True
     return padded, mask
-
-
-def list_videos(folder: str | os.PathLike) -> list[Path]:
-    """Video files (by extension) below `folder`, sorted."""
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())

@@ -334,20 +334,3 @@ def kfold_manifest(rows: Sequence[Mapping], folds: int = 5, seed: int = 42,
         per_video = dict(zip(ids, fold))
         result.append(np.array([per_video[r["video_id"]] for r in rows]))
     return result
-
-
-def naive_frame_split(rows: Sequence[Mapping], validation_fraction: float = 0.15, test_fraction: float = 0.2,
-                      seed: int = 42) -> np.ndarray:
-    """A random split of *frames*, ignoring videos and groups: the leaky protocol.
-
-    Only for measuring how far leakage inflates accuracy (the protocol of the
-    published projects). Frames of one video land on both sides, so the
-    score says little about new videos. Training with it must pass
-    `check_leakage=False` explicitly.
-    """
-    rng = np.random.default_rng(seed)
-    draws = rng.random(len(rows))
-    subsets = np.full(len(rows), "train", dtype=object)
-    subsets[draws < test_fraction] = "test"
-    subsets[(draws >= test_fraction) & (draws < test_fraction + validation_fraction)] = "validation"
-    return subsets.astype(str)

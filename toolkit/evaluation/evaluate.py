@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import keras
@@ -165,16 +164,6 @@ def rejection_figures(probabilities: np.ndarray, labels: np.ndarray, evidence: n
 def summarise(reports: Mapping[str, dict], prefix: str = "test") -> str:
     """The reports as text, one block each."""
     return "\n".join(format_report(r, f"{prefix} {name.replace('_', ' ')}") for name, r in reports.items())
-
-
-def evaluate_saved_run(run_dir: str | os.PathLike, rows: Sequence[Mapping], cache_dir: str | os.PathLike,
-                       out_dir: str | os.PathLike | None = None, prefix: str = "test", seed: int = 0,
-                       unit: str = "videos") -> dict[str, dict]:
-    """`score_run` for a run on disk: loads its models, features from the cache in `cache_dir`."""
-    models = load_run_models(run_dir)
-    features = run_features(models, rows, cache_dir)
-    return score_run(models, rows, features, seed=seed, out_dir=Path(out_dir) if out_dir else None, prefix=prefix,
-                     unit=unit)
 
 
 def train_and_evaluate(config, rows: Sequence[Mapping], subsets: Sequence[str], run_dir: str | os.PathLike, *,
