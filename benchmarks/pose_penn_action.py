@@ -38,7 +38,7 @@ from toolkit.evaluation.metrics import classification_report  # noqa: E402
 from toolkit.evaluation.rejection import confidence_scores, rejection_report  # noqa: E402
 from toolkit.models.pose_features import PoseFrameFeatures  # noqa: E402
 from toolkit.temporal.heads import build_vote_head  # noqa: E402
-from toolkit.training.features import clip_picks  # noqa: E402
+from workout_runtime.video import uniform_indices  # noqa: E402
 from toolkit.training.heads import fit_frame_head, fit_sequence_head, predict_arrays  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def clips_of(sequences, frames: int) -> np.ndarray:
     layer = PoseFrameFeatures()
     out = np.zeros((len(sequences), frames, 64), dtype=np.float32)
     for v, sequence in enumerate(sequences):
-        picked = sequence["keypoints"][clip_picks(len(sequence["keypoints"]), frames)]
+        picked = sequence["keypoints"][uniform_indices(len(sequence["keypoints"]), frames)]
         out[v, :len(picked)] = keras.ops.convert_to_numpy(layer(picked))
     return out
 

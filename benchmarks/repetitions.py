@@ -65,6 +65,7 @@ from workout_runtime.cli import quiet_tensorflow  # noqa: E402
 quiet_tensorflow()
 
 from workout_runtime.repetitions import count_repetitions, learn_motion  # noqa: E402
+from workout_runtime.video import uniform_indices  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 LABELS = ROOT / "benchmarks" / "labels" / "pushup_form_repetitions.csv"
@@ -271,10 +272,7 @@ def run_form(args) -> dict:
                 for video in held_out:
                     features, times = encoded[str(paths[video])]
                     truth = videos[video]["label"]
-                    picks = ((np.arange(classifier.num_frames) + 0.5) * len(features)
-                             / classifier.num_frames).astype(int) if len(features) > classifier.num_frames \
-                        else np.arange(len(features))
-                    whole = classifier.verdict(features[picks])
+                    whole = classifier.verdict(features[uniform_indices(len(features), classifier.num_frames)])
                     clips_right += whole.label == truth
                     result = classifier.count(features, times, whole.label)
                     if result.count:

@@ -103,7 +103,7 @@ def run_clips(run_dir: Path, info, subset: str = "train", count: int = 24):
     import csv
 
     from toolkit.data.sources import load_dataset
-    from toolkit.training.features import clip_picks
+    from workout_runtime.video import uniform_indices
     from workout_runtime.images import read_image
 
     described = dict(info.dataset) or {"frames": info.frames_dir}
@@ -123,7 +123,7 @@ def run_clips(run_dir: Path, info, subset: str = "train", count: int = 24):
     for frames in list(videos.values())[:count]:
         frames.sort(key=lambda r: int(r.get("frame_index") or 0))
         images = [read_image(frames[i].get("abs_path", frames[i]["path"]))
-                  for i in clip_picks(len(frames), info.num_frames)]
+                  for i in uniform_indices(len(frames), info.num_frames)]
         if info.frame_size:
             images = [cv2.resize(im, (info.frame_size, info.frame_size), interpolation=cv2.INTER_AREA) for im in images]
         else:

@@ -24,7 +24,7 @@ import numpy as np
 from workout_runtime.errors import RunError
 from workout_runtime.verdicts import (Segment, VideoPrediction, image_rule_from_info, make_verdict, merge_windows,
                                       rule_from_info)
-from workout_runtime.video import read_frames
+from workout_runtime.video import read_frames, uniform_indices
 
 
 def _by_rank(outputs) -> dict[str, np.ndarray]:
@@ -165,8 +165,7 @@ class ArtifactVideoClassifier:
     def classify_frames(self, frames: np.ndarray, path: str = "<frames>", start_s: float = 0.0,
                         end_s: float = 0.0) -> VideoPrediction:
         frames = np.asarray(frames)
-        if len(frames) > self.num_frames:
-            frames = frames[((np.arange(self.num_frames) + 0.5) * len(frames) / self.num_frames).astype(int)]
+        frames = frames[uniform_indices(len(frames), self.num_frames)]
         probabilities, evidence = self.predict_clip(self.prepare_frames(frames))
         return make_verdict(path, probabilities, self.class_names, len(frames), evidence, self.rule, start_s, end_s)
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 from toolkit.data.augment import AugmentConfig, augment_clip, augment_image, build_augmenter
 from toolkit.data.manifest import rows_by_video
 from workout_runtime.verdicts import OTHER
+from workout_runtime.video import uniform_indices
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -107,11 +108,7 @@ def clip_paths(rows: Sequence[Mapping], num_frames: int) -> tuple[list[str], np.
     videos = rows_by_video(rows)
     ids, all_paths, masks, labels = [], [], [], []
     for video_id, frames in videos.items():
-        n = len(frames)
-        if n >= num_frames:
-            picks = ((np.arange(num_frames) + 0.5) * n / num_frames).astype(int)
-        else:
-            picks = np.arange(n)
+        picks = uniform_indices(len(frames), num_frames)
         chosen = [frames[i].get("abs_path", frames[i]["path"]) for i in picks]
         mask = np.zeros(num_frames, dtype=bool)
         mask[:len(chosen)] = True

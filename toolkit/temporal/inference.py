@@ -27,7 +27,7 @@ from workout_runtime.errors import RunError
 from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions
 from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction,
                                       image_rule_from_info, make_verdict, merge_windows, rule_from_info)
-from workout_runtime.video import Clip, header_duration_s, read_frames
+from workout_runtime.video import Clip, header_duration_s, read_frames, uniform_indices
 
 # Frames a second decoded for counting: a quick repetition (about a second) still spans 4 frames, and
 # counts on real push-up sets are as good as at 8 (MAE 0.037 against 0.039; BENCHMARKS.md).
@@ -208,8 +208,7 @@ class VideoClassifier:
         """Classifies frames already in memory (a stream window, an uploaded image): resized to this
         model's geometry, at most `num_frames` of them (sampled uniformly)."""
         frames = np.asarray(frames)
-        if len(frames) > self.num_frames:
-            frames = frames[((np.arange(self.num_frames) + 0.5) * len(frames) / self.num_frames).astype(int)]
+        frames = frames[uniform_indices(len(frames), self.num_frames)]
         return self.verdict(self.encode(self.prepare_frames(frames)), path, start_s, end_s)
 
     def classify_images(self, images: Sequence[np.ndarray], paths: Sequence[str]) -> list[VideoPrediction]:
@@ -314,9 +313,8 @@ class VideoClassifier:
         duration = header_duration_s(path)
         period = min(1.0 / fps, duration / self.num_frames) if duration > 0 else 1.0 / fps
         features, clip = self._encode_video(path, every_seconds=period)
-        picks = ((np.arange(self.num_frames) + 0.5) * len(features) / self.num_frames).astype(int) \
-            if len(features) > self.num_frames else np.arange(len(features))
-        verdict = self.verdict(features[picks], str(path), 0.0, clip.info.duration_s)
+        verdict = self.verdict(features[uniform_indices(len(features), self.num_frames)], str(path), 0.0,
+                               clip.info.duration_s)
         label, unconfirmed = self.counting_label([verdict])
         return verdict, self.count(features, clip.timestamps_s, label, unconfirmed=unconfirmed)
 

@@ -23,6 +23,7 @@ import tensorflow as tf
 from toolkit.data.manifest import rows_by_video
 from toolkit.data.pipeline import AUTOTUNE, decode_and_resize, decode_image
 from toolkit.models.inference import GraphPredictor
+from workout_runtime.video import uniform_indices
 
 
 def _layer_settings(model: keras.Model):
@@ -123,13 +124,6 @@ class FeatureCache:
         return {p: cached[p] for p in wanted}
 
 
-def clip_picks(length: int, num_frames: int) -> np.ndarray:
-    """Indices of `num_frames` frames spread uniformly over `length` (each once if there are fewer)."""
-    if length <= num_frames:
-        return np.arange(length)
-    return ((np.arange(num_frames) + 0.5) * length / num_frames).astype(int)
-
-
 def clip_arrays(rows: Sequence[Mapping], features: Mapping[str, np.ndarray], class_names: Sequence[str],
                 num_frames: int) -> dict[str, np.ndarray]:
     """Per video: `num_frames` frame features sampled uniformly (zero-padded), its label and group.
@@ -142,7 +136,7 @@ def clip_arrays(rows: Sequence[Mapping], features: Mapping[str, np.ndarray], cla
     clips = np.zeros((len(videos), num_frames, dim), dtype=np.float32)
     labels, groups = [], []
     for v, frames in enumerate(videos.values()):
-        picks = clip_picks(len(frames), num_frames)
+        picks = uniform_indices(len(frames), num_frames)
         clips[v, :len(picks)] = [features[_path(frames[i])] for i in picks]
         labels.append(index[frames[0]["label"]])
         groups.append(frames[0]["group"])
