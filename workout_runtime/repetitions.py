@@ -253,7 +253,11 @@ def motion(features: np.ndarray, fps: float, settings: CountSettings = None) -> 
     because a view the training clips did not have moves other signals.
     """
     settings = settings or DEFAULT_SETTINGS
-    matrix, names = signal_matrix(features, fps, settings.smooth_s)
+    return _motion_of(*signal_matrix(features, fps, settings.smooth_s), fps, settings)
+
+
+def _motion_of(matrix: np.ndarray, names: list[str], fps: float, settings: CountSettings) -> np.ndarray | None:
+    """`motion` of signals already read by `signal_matrix`."""
     if not settings.height and "body_height" in names and len(names) > 1:
         keep = [k for k, n in enumerate(names) if n != "body_height"]
         matrix, names = matrix[:, keep], [names[k] for k in keep]
@@ -395,10 +399,10 @@ def count_repetitions(features: np.ndarray, fps: float, label: str | None = None
     learnt = learnt or {}
     # Runs trained before version 0.2 measured their ranges on rescaled signals ("scales"): not comparable.
     classes = {} if "scales" in learnt else learnt.get("classes", {})
-    values = motion(features, fps, settings)
+    matrix, names = signal_matrix(features, fps, settings.smooth_s)
+    values = _motion_of(matrix, names, fps, settings)
     if values is None:
         return RepetitionCount(0, [], None, np.zeros(0), times, "no body in enough frames")
-    matrix, _ = signal_matrix(features, fps, settings.smooth_s)
     largest = max((signal_range(column) for column in matrix.T), default=0.0)
     if largest < MIN_SIGNAL_RANGE:
         return RepetitionCount(0, [], "motion", values, times, "no movement large enough for a repetition")
