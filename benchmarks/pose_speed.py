@@ -1,11 +1,14 @@
-"""MoveNet pose extraction speed, Lightning and Thunder, on real frames.
+"""MoveNet pose extraction speed, Lightning and Thunder, on real frames: the TensorFlow graph against LiteRT.
 
     python benchmarks/pose_speed.py
     python benchmarks/pose_speed.py --smoke   # 4 synthetic frames: checks the script runs (CI), no figures
 
 Decodes 64 frames of a real workout4 clip (640x360) and times each MoveNet encoder (keypoints and the 64 pose
 features, letterboxing included) on them after a warm-up, one model at a time: frames per second on this
-machine. The models come from ../shared/models/movenet, else the user's cache (recipes/fetch_pose_models.py).
+machine. Then the same encoder converted to LiteRT (builtin ops, as `recipes/export.py` converts a pose run),
+one frame per call on XNNPACK with the interpreter's default threads and with one per core: its frames per second,
+its ratio to the graph measured in this one run, and how far its features are from the graph's. The models come
+from ../shared/models/movenet, else the user's cache (recipes/fetch_pose_models.py).
 """
 
 import argparse
@@ -26,6 +29,11 @@ def main(argv=None) -> None:
     parser.add_argument("--smoke", action="store_true",
                         help="4 frames of a tiny synthetic video: checks the script runs (CI); no figures")
     args = parser.parse_args(argv)
+    import numpy as np
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from toolkit.export import tflite_bytes
     from toolkit.models.inference import GraphPredictor
     from toolkit.models.movenet_files import default_pose_model_dir
     from toolkit.models.registry import build_encoder
@@ -44,14 +52,34 @@ def main(argv=None) -> None:
         frames = read_frames(video, 64).frames
     print(f"{len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} from {video.name}")
     for variant in ("lightning", "thunder"):
-        encoder = GraphPredictor(build_encoder(f"movenet_{variant}", pose_model_dir=models))
+        model = build_encoder(f"movenet_{variant}", pose_model_dir=models)
+        encoder = GraphPredictor(model)
         encoder(frames[:4])  # warm-up: traces the graph
         start = time.perf_counter()
-        encoder(frames)
-        seconds = time.perf_counter() - start
-        print(f"| MoveNet {variant} | {len(frames) / seconds:.1f} frames/s "
-              f"({1000 * seconds / len(frames):.1f} ms per frame, letterboxing and pose features included) |")
+        reference = encoder(frames)
+        graph_fps = len(frames) / (time.perf_counter() - start)
+        print(f"| MoveNet {variant} | TensorFlow graph (all frames in one call) | {graph_fps:.1f} | 1.00x |")
+        spec = tf.TensorSpec([1, None, None, 3], tf.uint8)
+        flatbuffer = tflite_bytes(model, spec)
+        for threads in (None, os.cpu_count()):
+            interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
+            index = interpreter.get_input_details()[0]["index"]
+            interpreter.resize_tensor_input(index, (1, *frames.shape[1:]))
+            interpreter.allocate_tensors()
+            output = interpreter.get_output_details()[0]["index"]
 
+            def litert(frame):
+                interpreter.set_tensor(index, frame[None])
+                interpreter.invoke()
+                return interpreter.get_tensor(output)[0]
+
+            litert(frames[0])  # warm-up
+            start = time.perf_counter()
+            features = np.stack([litert(frame) for frame in frames])
+            fps = len(frames) / (time.perf_counter() - start)
+            print(f"| MoveNet {variant} | LiteRT (XNNPACK, {threads or 'default'} threads) | {fps:.1f} | "
+                  f"{fps / graph_fps:.2f}x the graph; largest feature difference "
+                  f"{np.abs(features - reference).max():.1e} |")
 
 if __name__ == "__main__":
     main()

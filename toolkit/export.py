@@ -103,8 +103,8 @@ def run_clips(run_dir: Path, info, subset: str = "train", count: int = 24):
     import csv
 
     from toolkit.data.sources import load_dataset
-    from workout_runtime.video import uniform_indices
     from workout_runtime.images import read_image
+    from workout_runtime.video import fit_frames, uniform_indices
 
     described = dict(info.dataset) or {"frames": info.frames_dir}
     try:
@@ -118,25 +118,26 @@ def run_clips(run_dir: Path, info, subset: str = "train", count: int = 24):
     for row in rows:
         if row["video_id"] in chosen:
             videos.setdefault(row["video_id"], []).append(row)
-    import cv2
-
     for frames in list(videos.values())[:count]:
         frames.sort(key=lambda r: int(r.get("frame_index") or 0))
         images = [read_image(frames[i].get("abs_path", frames[i]["path"]))
                   for i in uniform_indices(len(frames), info.num_frames)]
-        if info.frame_size:
-            images = [cv2.resize(im, (info.frame_size, info.frame_size), interpolation=cv2.INTER_AREA) for im in images]
-        else:
-            height, width = images[0].shape[:2]
-            scale = min(1.0, info.max_side / max(height, width))
-            images = [cv2.resize(im, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-                      for im in images]
+        # Frames of one video share a size; fitted as classify_video reads them.
+        images = fit_frames(np.stack(images), info.frame_size, info.max_side)
         clip = np.zeros((1, info.num_frames, *images[0].shape), np.uint8)
         clip[0, :len(images)] = images
         yield [clip]
 
 
-def _export_tflite(model, spec, out: Path, quantize: str, run_dir: Path, info) -> None:
+def tflite_bytes(model: keras.Model, spec: tf.TensorSpec, quantize: str = "none", representative=None) -> bytes:
+    """A Keras model as a LiteRT flatbuffer of builtin ops (frozen first; see the module's docstring).
+
+    Args:
+        model: any Keras model taking one tensor of `spec`.
+        spec: the input's spec (None dimensions stay dynamic: resize the interpreter's input).
+        quantize: "none", "float16" or "int8".
+        representative: with "int8", a callable returning an iterator of `[input]` lists to calibrate on.
+    """
     converter = tf.lite.TFLiteConverter.from_concrete_functions([_frozen_function(model, spec)])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize == "float16":
@@ -144,9 +145,16 @@ def _export_tflite(model, spec, out: Path, quantize: str, run_dir: Path, info) -
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+    return converter.convert()
+
+
+def _export_tflite(model, spec, out: Path, quantize: str, run_dir: Path, info) -> None:
+    representative = None
+    if quantize == "int8":
         clips = list(run_clips(run_dir, info, "train"))
-        converter.representative_dataset = lambda: iter(clips)
-    out.write_bytes(converter.convert())
+        representative = lambda: iter(clips)  # noqa: E731
+    out.write_bytes(tflite_bytes(model, spec, quantize, representative))
 
 
 def _export_onnx(model, spec, out: Path, quantize: str) -> None:
@@ -282,19 +290,29 @@ def _contract(fmt: str, name: str, quantize: str, aggregator: str, settings: dic
     }
 
 
+class SavedModelRunner:
+    """Runs a SavedModel export for `workout_runtime.artifact.ArtifactVideoClassifier` (`runner=`)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.loaded = tf.saved_model.load(str(path))  # kept alive: its functions reference its variables
+
+    def __call__(self, clip: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: np.asarray(value) for name, value in self.loaded.serve(tf.constant(clip)).items()}
+
+
+def artifact_classifier(path: str | os.PathLike, reject: bool = True):
+    """An `ArtifactVideoClassifier` for any export, SavedModel included."""
+    from workout_runtime.artifact import ArtifactVideoClassifier, read_contract
+
+    runner = SavedModelRunner if read_contract(path).get("format") == "savedmodel" else None
+    return ArtifactVideoClassifier(path, reject, runner)
+
+
 def check_parity(exported: Exported, clips) -> dict:
     """The artifact against the run's Keras model on the same clips: largest probability difference, top-1 agreement."""
     run_dir, contract = exported.run_dir, exported.contract
     model = build_export_model(load_video_model(run_dir, contract["aggregator"]))
-    if contract["format"] == "savedmodel":
-        loaded = tf.saved_model.load(str(exported.path))  # kept alive: its functions reference its variables
-
-        def artifact(clip):
-            return {k: np.asarray(v) for k, v in loaded.serve(tf.constant(clip)).items()}
-    else:
-        from workout_runtime.artifact import ArtifactVideoClassifier
-
-        artifact = ArtifactVideoClassifier(exported.path).model
+    artifact = artifact_classifier(exported.path).model
     differences, agree, evidence_equal = [], [], []
     for (clip,) in clips:
         reference = {k: keras.ops.convert_to_numpy(v) for k, v in model(clip, training=False).items()}
@@ -308,5 +326,6 @@ def check_parity(exported: Exported, clips) -> dict:
             "evidence_agreement": float(np.mean(evidence_equal)) if evidence_equal else 0.0}
 
 
-__all__ = ["EXTENSIONS", "ExportError", "Exported", "FORMATS", "QUANTIZATIONS", "RunError", "build_export_model",
-           "check_parity", "export_run", "run_clips"]
+__all__ = ["EXTENSIONS", "ExportError", "Exported", "FORMATS", "QUANTIZATIONS", "RunError", "SavedModelRunner",
+           "artifact_classifier", "build_export_model",
+           "check_parity", "export_run", "run_clips", "tflite_bytes"]

@@ -9,7 +9,8 @@ size (pixel encoders) or frames of any size with a bounded long side (pose
 encoders), uint8 RGB; and how to judge its output ("unknown" when too few
 frames carry evidence or the top probability is below the calibrated
 threshold). LiteRT artifacts run with `ai-edge-litert` (XNNPACK on CPU), ONNX
-ones with `onnxruntime`: `pip install ".[runtime]"`.
+ones with `onnxruntime`: `pip install ".[runtime]"`. SavedModel exports run
+through the same class with `toolkit.export.SavedModelRunner` (TensorFlow).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from workout_runtime.errors import RunError
 from workout_runtime.verdicts import (Segment, VideoPrediction, image_rule_from_info, make_verdict, merge_windows,
                                       rule_from_info)
-from workout_runtime.video import read_frames, uniform_indices
+from workout_runtime.video import fit_frames, read_frames, uniform_indices
 
 
 def _by_rank(outputs) -> dict[str, np.ndarray]:
@@ -40,7 +41,9 @@ class _LiteRT:
         except ImportError:
             raise RunError("Running a .tflite artifact needs LiteRT: pip install \"ai-edge-litert>=2.3\" (or the "
                            "toolkit's runtime extra: pip install \".[runtime]\").") from None
-        self.interpreter = Interpreter(model_path=str(path))
+        # One thread per core: the interpreter's default is one, which halves MoveNet's speed on 2 cores
+        # (benchmarks/pose_speed.py).
+        self.interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
         self.input = self.interpreter.get_input_details()[0]
         self.outputs = [d["index"] for d in self.interpreter.get_output_details()]
         self.shape = None
@@ -90,19 +93,31 @@ def read_contract(artifact: str | os.PathLike) -> dict:
         raise RunError(f"The contract '{contract_path}' is damaged ({error}); export the model again.") from None
 
 
-class ArtifactVideoClassifier:
-    """Classifies videos with an exported artifact, as `toolkit`'s `VideoClassifier` does with a run."""
+# Runners of the light runtime; a SavedModel needs TensorFlow, so its runner lives in `toolkit.export`
+# (`SavedModelRunner`, passed as `runner=`).
+RUNNERS = {"tflite": _LiteRT, "onnx": _OnnxRuntime}
 
-    def __init__(self, artifact: str | os.PathLike, reject: bool = True):
+
+class ArtifactVideoClassifier:
+    """Classifies videos with an exported artifact, as `toolkit`'s `VideoClassifier` does with a run.
+
+    Args:
+        artifact: the artifact (its contract beside it).
+        reject: answer "unknown" by the contract's rule; False always names the top class.
+        runner: what runs the artifact, `runner(path)(clip) -> {"probabilities", "frames_with_evidence"}`;
+            default the light runtime's for tflite and onnx (a SavedModel: `toolkit.export.SavedModelRunner`).
+    """
+
+    def __init__(self, artifact: str | os.PathLike, reject: bool = True, runner=None):
         artifact = Path(artifact)
         self.path = artifact
         self.contract = contract = read_contract(artifact)
-        runners = {"tflite": _LiteRT, "onnx": _OnnxRuntime}
-        if contract.get("format") not in runners:
+        runner = runner or RUNNERS.get(contract.get("format"))
+        if runner is None:
             raise RunError(f"'{artifact}' is a {contract.get('format')} export; the light runtime runs tflite and onnx "
                            f"artifacts (a SavedModel needs TensorFlow: use the run with --run instead).")
         try:
-            self.model = runners[contract["format"]](artifact)
+            self.model = runner(artifact)
         except RunError:
             raise
         except Exception as error:  # a truncated flatbuffer or protobuf: the runtimes raise many types
@@ -141,19 +156,7 @@ class ArtifactVideoClassifier:
 
     def prepare_frames(self, frames: np.ndarray) -> np.ndarray:
         """Frames decoded elsewhere into the contract's geometry."""
-        import cv2
-
-        frames = np.asarray(frames)
-        if self.frame_size:
-            size = (self.frame_size, self.frame_size)
-            return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) if f.shape[:2] != size else f
-                             for f in frames])
-        height, width = frames.shape[1:3]
-        scale = min(1.0, self.max_side / max(height, width))
-        if scale == 1.0:
-            return frames
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+        return fit_frames(frames, **self._geometry())
 
     def classify(self, path: str | os.PathLike) -> VideoPrediction:
         """Samples T frames uniformly over the video and classifies them (raises VideoReadError)."""

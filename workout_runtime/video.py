@@ -223,16 +223,45 @@ def _normalise_size(size) -> tuple[int, int] | None:
     return int(height), int(width)
 
 
+def resize_frame(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """One frame (any channel order) -> `(height, width)` by area averaging: the toolkit's only resize.
+
+    Decoding, streams, uploads, exported models' runtime and the training
+    pipeline (on extracted frames) all resize through here, so a model sees
+    the same pixels in training and in use.
+    """
+    height, width = frame.shape[:2]
+    if (height, width) == tuple(size):
+        return frame
+    # Area averaging in two steps when shrinking by 4x or more: OpenCV's exact-halving path is fast, and the
+    # result differs from one direct INTER_AREA resize by a quarter of a grey level on average (1080p to 224 px:
+    # 2.8 ms instead of 7 ms per frame).
+    if height // 2 >= 2 * size[0] and width // 2 >= 2 * size[1]:
+        frame = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
+def bounded_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """`(height, width)` shrunk, aspect kept, so that the long side is at most `max_side` (None: unchanged)."""
+    if max_side is None or max(height, width) <= max_side:
+        return height, width
+    scale = max_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def fit_frames(frames: np.ndarray, size=None, max_side: int | None = None) -> np.ndarray:
+    """Frames decoded elsewhere `(N, H, W, 3)` into a model's geometry: square `size`, or the long side
+    bounded by `max_side`, as `read_frames` would have read them."""
+    frames = np.asarray(frames)
+    if not len(frames):
+        return frames
+    target = _normalise_size(size) or bounded_size(frames.shape[1], frames.shape[2], max_side)
+    return np.stack([resize_frame(f, target) for f in frames])
+
+
 def _convert(frame_bgr: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    if size is not None and (frame_bgr.shape[0], frame_bgr.shape[1]) != size:
-        # Area averaging in two steps when shrinking by 4x or more: OpenCV's
-        # exact-halving path is fast, and the result differs from one direct
-        # INTER_AREA resize by a quarter of a grey level on average (1080p to
-        # 224 px: 2.8 ms instead of 7 ms per frame).
-        height, width = frame_bgr.shape[:2]
-        if height // 2 >= 2 * size[0] and width // 2 >= 2 * size[1]:
-            frame_bgr = cv2.resize(frame_bgr, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-        frame_bgr = cv2.resize(frame_bgr, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    if size is not None:
+        frame_bgr = resize_frame(frame_bgr, size)
     return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -374,8 +403,7 @@ def read_frames(path: str | os.PathLike, num_frames: int | None = None, *,
     container_count = container[0]
     width, height = container[2], container[3]
     if size is None and max_side is not None and max(width, height) > max_side:
-        scale = max_side / max(width, height)
-        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        size = bounded_size(height, width, max_side)
 
     if every_seconds is not None:
         if not every_seconds > 0:

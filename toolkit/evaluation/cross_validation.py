@@ -22,6 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from toolkit.config import Config, config_to_dict
+from toolkit.data.pipeline import PREPROCESSING
 from toolkit.data.splits import kfold_manifest, split_rows
 from toolkit.errors import DatasetError
 from toolkit.evaluation.evaluate import models_of, score_run
@@ -62,11 +63,12 @@ def run_fold(config: Config, rows: Sequence[Mapping], subsets: np.ndarray, fold_
 def fold_key(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], vote_methods: Sequence[str],
              aggregators: Sequence[str]) -> str:
     """A hash of everything a fold's figures depend on: the config, the frames (path, label, group), the split, what
-    is scored, and the toolkit's version."""
+    is scored, the frame preprocessing and the toolkit's version."""
     from toolkit.training.trainer import toolkit_version
 
     digest = hashlib.sha1(json.dumps({"config": config_to_dict(config), "vote_methods": list(vote_methods),
-                                      "aggregators": list(aggregators), "version": toolkit_version()},
+                                      "aggregators": list(aggregators), "version": toolkit_version(),
+                                      "preprocessing": PREPROCESSING},
                                      sort_keys=True, default=str).encode())
     for row, subset in zip(rows, subsets):
         digest.update(f"{row.get('abs_path', row['path'])}|{row['label']}|{row['group']}|{subset}\n".encode())

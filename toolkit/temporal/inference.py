@@ -27,7 +27,7 @@ from workout_runtime.errors import RunError
 from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions
 from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction,
                                       image_rule_from_info, make_verdict, merge_windows, rule_from_info)
-from workout_runtime.video import Clip, header_duration_s, read_frames, uniform_indices
+from workout_runtime.video import Clip, fit_frames, header_duration_s, read_frames, uniform_indices
 
 # Frames a second decoded for counting: a quick repetition (about a second) still spans 4 frames, and
 # counts on real push-up sets are as good as at 8 (MAE 0.037 against 0.039; BENCHMARKS.md).
@@ -110,19 +110,7 @@ class VideoClassifier:
 
     def prepare_frames(self, frames: np.ndarray) -> np.ndarray:
         """Frames decoded elsewhere (a stream, an upload) into this model's geometry."""
-        import cv2
-
-        frames = np.asarray(frames)
-        if self.frame_size:
-            size = (self.frame_size, self.frame_size)
-            return np.stack([f if f.shape[:2] == size else cv2.resize(f, size[::-1], interpolation=cv2.INTER_AREA)
-                             for f in frames]) if len(frames) else frames
-        height, width = frames.shape[1:3]
-        scale = (self.max_side or max(height, width)) / max(height, width)
-        if scale >= 1:
-            return frames
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+        return fit_frames(frames, **self._geometry())
 
     def encode(self, frames: np.ndarray, batch_size: int = 16) -> np.ndarray:
         """`(N, H, W, 3)` frames in this model's geometry -> `(N, F)` encoder features."""

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.data.manifest import rows_by_video
-from toolkit.data.pipeline import AUTOTUNE, decode_and_resize, decode_image
+from toolkit.data.pipeline import AUTOTUNE, PREPROCESSING, decode_and_resize, decode_image
 from toolkit.models.inference import GraphPredictor
 from workout_runtime.video import uniform_indices
 
@@ -98,7 +98,9 @@ class FeatureCache:
 
     def path_for(self, encoder: keras.Model) -> Path:
         size = f"S{self.frame_size}" if self.frame_size else "any"
-        return self.cache_dir / f"{self.model_name.replace('+', '_')}-{encoder_fingerprint(encoder)}-{size}.npz"
+        preprocessing = hashlib.sha1(PREPROCESSING.encode()).hexdigest()[:6]
+        return self.cache_dir / (f"{self.model_name.replace('+', '_')}-{encoder_fingerprint(encoder)}-{size}-"
+                                 f"{preprocessing}.npz")
 
     def get(self, encoder: keras.Model, rows: Sequence[Mapping], progress: bool = True) -> dict[str, np.ndarray]:
         """{frame path: (F,) features} for every row, computing only frames not cached yet."""
