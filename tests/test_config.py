@@ -145,3 +145,14 @@ def test_a_non_editable_install_reads_the_working_directorys_config(tmp_path):
     check = subprocess.run([sys.executable, "-c", "import toolkit.config as c; print(c.__file__)"], cwd=work, env=env,
                            capture_output=True, text=True, timeout=300)
     assert str(target) in check.stdout
+
+
+PRESETS = sorted((Path(__file__).resolve().parents[1] / "presets").glob("*.py"))
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])
+def test_every_preset_is_valid_and_has_a_figure(preset):
+    load_config_module(preset)
+    benchmarks = (preset.parents[1] / "BENCHMARKS.md").read_text()
+    assert f"`{preset.stem}`" in benchmarks or f"presets/{preset.name}" in benchmarks, \
+        f"{preset.name} has no figure in BENCHMARKS.md: run its command and add the row, or remove the preset"

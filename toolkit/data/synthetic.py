@@ -10,7 +10,8 @@ Two classes, `curl_fast_lift` and `curl_slow_lift`, share the same poses and
 differ only in rhythm: one lifts in a quarter of the repetition and lowers in
 three quarters, the other is its time reversal. A single frame (and the
 distribution of frames over a video) is identical for both, so frame voting
-cannot separate them while a sequence model can.
+cannot separate them; a sequence model can when enough frames fall in each
+repetition (tests/test_temporal.py), not with 16 frames over a long video.
 
 Typical use::
 

@@ -102,17 +102,35 @@ class FeatureCache:
         return self.cache_dir / (f"{self.model_name.replace('+', '_')}-{encoder_fingerprint(encoder)}-{size}-"
                                  f"{preprocessing}.npz")
 
-    def get(self, encoder: keras.Model, rows: Sequence[Mapping], progress: bool = True) -> dict[str, np.ndarray]:
-        """{frame path: (F,) features} for every row, computing only frames not cached yet."""
+    def shard_dir(self, encoder: keras.Model) -> Path:
+        """Where a Beam encoding stage (`toolkit.training.encoding_pipeline`) writes this cache's shards."""
         path = self.path_for(encoder)
-        cached: dict[str, np.ndarray] = {}
-        if path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    cached = dict(zip(data["paths"].tolist(), data["features"]))
-            except (OSError, ValueError, KeyError):
-                cached = {}  # a damaged cache is rebuilt, never trusted
+        return path.with_name(path.stem + ".shards")
+
+    def _read(self, path: Path, dim: int) -> dict[str, np.ndarray]:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                features = data["features"]
+                if features.ndim != 2 or features.shape[1] != dim:
+                    return {}
+                return dict(zip(data["paths"].tolist(), features))
+        except (OSError, ValueError, KeyError):
+            return {}  # a damaged cache or shard is recomputed, never trusted
+
+    def get(self, encoder: keras.Model, rows: Sequence[Mapping], progress: bool = True) -> dict[str, np.ndarray]:
+        """{frame path: (F,) features} for every row, computing only frames not cached yet.
+
+        Reads the cache file and any shards a Beam encoding stage wrote beside it; frames found in neither are
+        encoded here and added to the cache file.
+        """
+        path = self.path_for(encoder)
+        dim = int(encoder.output_shape[-1])
+        cached = self._read(path, dim) if path.is_file() else {}
         wanted = list(dict.fromkeys(_path(r) for r in rows))
+        shards = self.shard_dir(encoder)
+        if shards.is_dir() and any(p not in cached for p in wanted):
+            for shard in sorted(shards.glob("*.npz")):
+                cached.update(self._read(shard, dim))
         missing = [p for p in wanted if p not in cached]
         if missing:
             features = compute_frame_features(encoder, missing, self.frame_size, progress=progress)
