@@ -110,7 +110,8 @@ sequence_learning_rate = 2e-3
 augment = True
 # Stop when validation loss has not improved for this many epochs.
 early_stopping_patience = 5
-# "mirrored" trains under tf.distribute.MirroredStrategy on every local GPU (or CPU device).
+# "mirrored" trains under tf.distribute.MirroredStrategy on every local GPU (or CPU device); "multiworker"
+# trains a pixel encoder on the machines TF_CONFIG names (README, "Beyond one machine").
 distribute = "none"
 
 # === Splits (always by group: video, performer or source) ===

@@ -41,8 +41,20 @@ def test_distribute_values_are_checked():
     assert parse_distribute("mirrored:/cpu:0,/cpu:1") == ("mirrored", ["/cpu:0", "/cpu:1"])
     with pytest.raises(DistributeError, match="'tpu'"):
         parse_distribute("tpu")
-    with pytest.raises(ConfigError, match="distribute='multiworker'"):
-        Config(distribute="multiworker").validate()
+    assert Config(distribute="multiworker").validate().distribute == "multiworker"
+    with pytest.raises(ConfigError, match="distribute='multiworker:2'"):
+        Config(distribute="multiworker:2").validate()
+
+
+def test_multiworker_without_a_cluster_says_how_to_name_one(monkeypatch):
+    from toolkit.training.distribute import training_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(DistributeError, match="TF_CONFIG, which is not set.*index"):
+        training_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(DistributeError, match="not a cluster and a task"):
+        training_strategy("multiworker")
 
 
 @pytest.mark.slow
@@ -60,3 +72,71 @@ def test_mirrored_training_on_two_logical_cpus_matches_one_device(synthetic_fram
     assert one["epochs"] == two["epochs"] == 20
     assert one["train_accuracy"] >= 0.9 and two["train_accuracy"] >= 0.9, results
     assert one["train_loss"][-1] < 0.2 * one["train_loss"][0] and two["train_loss"][-1] < 0.2 * two["train_loss"][0]
+
+
+WORKER = """
+import json, sys
+import numpy as np
+from toolkit.config import Config
+from toolkit.data.manifest import read_manifest
+from toolkit.data.splits import split_manifest
+from toolkit.training.trainer import train_run
+frames, out, model_name, distribute = sys.argv[1:5]
+rows = [r for r in read_manifest(frames) if r["label"] in ("squat", "push_up", "jumping_jack")]
+subsets = split_manifest(rows, 0.25, 0.0, seed=0)
+fine_tune = model_name == "efficientnet_lite0"
+config = Config(model_name=model_name, weights="imagenet", image_size=48, frames_per_video=4, epochs=3,
+                fine_tune_epochs=2 if fine_tune else 0, fine_tune_layers=6, head_epochs=3, batch_size=4,
+                early_stopping_patience=5, augment=True, distribute=distribute, calibration_folds=0,
+                test_fraction=0.0, seed=0).validate()
+notes = []
+trained = train_run(config, rows, subsets, out, aggregators=("vote",), progress=False, log=notes.append)
+import csv, os
+log = f"{trained.run_dir}/training_log.csv"
+losses = [float(r["loss"]) for r in csv.DictReader(open(log))] if os.path.isfile(log) else []
+weights = float(sum(np.abs(w).sum() for w in trained.encoder.get_weights()))
+print(json.dumps({"notes": notes, "run_dir": str(trained.run_dir), "losses": losses, "weights": weights}))
+"""
+
+
+def free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.parametrize("model_name", ["efficientnet_lite0", pytest.param("custom_cnn", marks=pytest.mark.slow)])
+def test_two_workers_on_loopback_train_one_run_through_the_custom_loop(synthetic_frames, tmp_path, model_name):
+    import os
+
+    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": cluster},
+                                                      "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen([sys.executable, "-c", WORKER, str(synthetic_frames), str(tmp_path / "run"),
+                                         model_name, "multiworker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True))
+    ended = []
+    for worker in workers:
+        try:
+            ended.append(worker.communicate(timeout=600))
+        finally:
+            worker.kill()
+    for worker, (_, stderr) in zip(workers, ended):
+        assert worker.returncode == 0, "\n".join(err[-2500:] for _, err in ended)
+    outputs = [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in ended]
+    chief, other = outputs
+    assert chief["run_dir"] == str(tmp_path / "run") and other["run_dir"] != chief["run_dir"]
+    assert any("this worker writes to" in note for note in other["notes"])
+    assert "2 replicas (multiworker)" in " ".join(chief["notes"])
+    # The chief logged the epochs; both workers stepped together and end with the same encoder.
+    assert chief["losses"] and not other["losses"]
+    assert chief["weights"] == pytest.approx(other["weights"], rel=1e-5)
+    assert (tmp_path / "run" / "vote.keras").is_file()

@@ -33,7 +33,7 @@ from workout_runtime.verdicts import OPERATING_POINTS, REJECTION_SCORES
 
 TEMPORAL_AGGREGATORS = AGGREGATORS
 VOTE_METHODS = VotePooling.METHODS
-DISTRIBUTE_CHOICES = ("none", "mirrored", "mirrored:<device>,<device>")
+DISTRIBUTE_CHOICES = ("none", "mirrored", "mirrored:<device>,<device>", "multiworker")
 # Renamed fields: an old config.py gets a pointer instead of "unknown field".
 RENAMED = {"lstm_epochs": "head_epochs"}
 # Fields that no longer exist, with what to do instead.
@@ -218,7 +218,8 @@ class Config:
                 "Invalid config fields 'validation_fraction' and 'test_fraction'. Received: "
                 f"validation_fraction={self.validation_fraction!r}, test_fraction={self.test_fraction!r}; "
                 "expected their sum to be below 1 so that some data is left to train on.")
-        if not isinstance(self.distribute, str) or not re.fullmatch(r"none|mirrored(:[^,]+(,[^,]+)*)?", self.distribute):
+        if not isinstance(self.distribute, str) or \
+                not re.fullmatch(r"none|multiworker|mirrored(:[^,]+(,[^,]+)*)?", self.distribute):
             fail("distribute", f"one of {list(DISTRIBUTE_CHOICES)}")
         integer("folds", 2)
         if isinstance(self.near_duplicate_tolerance, bool) or not isinstance(self.near_duplicate_tolerance,

@@ -4,13 +4,21 @@
 "mirrored" (`MirroredStrategy` over every local GPU, or the CPU when there is
 none), or "mirrored:<device>,<device>" to name the devices, e.g.
 "mirrored:/gpu:0,/gpu:1", or "mirrored:/cpu:0,/cpu:1" on a machine whose CPU
-was split into logical devices (how the tests check it without GPUs).
+was split into logical devices (how the tests check it without GPUs); or
+"multiworker" (`MultiWorkerMirroredStrategy` over the machines that TF_CONFIG
+names: start the same command on every one). Keras 3's `model.fit` fails under
+MultiWorkerMirroredStrategy (keras-team/keras#20585), so an encoder trains
+there through a custom loop (`toolkit.training.encoder_training`); the chief
+(worker 0) writes the run, the others a temporary folder.
 Variables of the models a run trains are created under the strategy's scope
 and each step's batch is split over the replicas, so `batch_size` is the
 per-replica batch and the global batch is `batch_size x replicas`.
 """
 
 from __future__ import annotations
+
+import json
+import os
 
 import tensorflow as tf
 
@@ -24,9 +32,10 @@ class DistributeError(UserError, ValueError):
 def parse_distribute(value: str) -> tuple[str, list[str] | None]:
     """("none" | "mirrored", devices or None) from a config value; raises DistributeError."""
     kind, _, devices = str(value).partition(":")
-    if kind not in ("none", "mirrored") or (kind == "none" and devices):
+    if kind not in ("none", "mirrored", "multiworker") or (kind != "mirrored" and devices):
         raise DistributeError(f"Invalid config field 'distribute'. Received: distribute={value!r}; expected 'none', "
-                              f"'mirrored', or 'mirrored:<device>,<device>' (e.g. 'mirrored:/gpu:0,/gpu:1').")
+                              f"'mirrored', 'mirrored:<device>,<device>' (e.g. 'mirrored:/gpu:0,/gpu:1') or "
+                              f"'multiworker'.")
     return kind, [d.strip() for d in devices.split(",") if d.strip()] or None
 
 
@@ -39,6 +48,9 @@ def training_strategy(value: str) -> tf.distribute.Strategy:
     kind, devices = parse_distribute(value)
     if kind == "none":
         return tf.distribute.get_strategy()
+    if kind == "multiworker":
+        cluster_task()
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if devices:
         known = {_short(d.name) for d in tf.config.list_logical_devices()}
         missing = [d for d in devices if _short(d) not in known]
@@ -51,6 +63,45 @@ def training_strategy(value: str) -> tf.distribute.Strategy:
 def _short(device: str) -> str:
     """"/job:localhost/replica:0/task:0/device:CPU:0", "/device:CPU:0" and "/cpu:0" all become "cpu:0"."""
     return device.lower().rsplit("/", 1)[-1].removeprefix("device:")
+
+
+TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
+                     '"task": {"type": "worker", "index": 0}}')
+
+
+def cluster_task() -> tuple[dict, dict]:
+    """(cluster, task) from TF_CONFIG, checked.
+
+    Raises:
+        DistributeError: TF_CONFIG unset, not JSON, or without a cluster and this machine's task.
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise DistributeError(f"distribute='multiworker' reads the machines from TF_CONFIG, which is not set. On "
+                              f"every machine set it with the same cluster and the machine's own index, e.g. "
+                              f"TF_CONFIG='{TF_CONFIG_EXAMPLE}', and start the same command.")
+    try:
+        parsed = json.loads(raw)
+        cluster, task = dict(parsed["cluster"]), dict(parsed["task"])
+        int(task["index"]), str(task["type"])
+    except (ValueError, KeyError, TypeError):
+        raise DistributeError(f"TF_CONFIG is not a cluster and a task. Received: TF_CONFIG={raw!r}; expected e.g. "
+                              f"'{TF_CONFIG_EXAMPLE}'.") from None
+    return cluster, task
+
+
+def is_multiworker(strategy: tf.distribute.Strategy) -> bool:
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run: always on one machine; under multiworker, the chief or worker 0."""
+    if not is_multiworker(strategy):
+        return True
+    cluster, task = cluster_task()
+    if "chief" in cluster:
+        return task["type"] == "chief"
+    return task["type"] == "worker" and int(task["index"]) == 0
 
 
 def replicas(strategy: tf.distribute.Strategy) -> int:

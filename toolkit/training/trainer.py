@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -40,7 +41,7 @@ from toolkit.temporal.heads import AGGREGATORS, SEQUENCE_AGGREGATORS, build_vote
 from toolkit.temporal.run_files import COMPLETE, RUN_FILE, RunInfo, read_run_info, video_model_file
 from toolkit.temporal.video_model import build_video_model
 from toolkit.training.curves import plot_training_curves
-from toolkit.training.distribute import replicas, training_strategy
+from toolkit.training.distribute import is_chief, replicas, training_strategy
 from toolkit.training.encoder_training import CHECKPOINT_DIR, ENCODER_LOG, train_encoder
 from toolkit.training.features import FeatureCache, clip_arrays, frame_arrays
 from toolkit.training.calibration import calibrate_rule, out_of_fold_predictions
@@ -236,6 +237,10 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     # cached features, and Keras' LSTM does not split a last, smaller batch over replicas.
     strategy = training_strategy(config.distribute) if from_scratch or fine_tune else tf.distribute.get_strategy()
     num_replicas = replicas(strategy)
+    if not is_chief(strategy):
+        # Every worker of a multi-worker run trains in step; only the chief's run folder is the run.
+        run_dir = Path(tempfile.mkdtemp(prefix="worker-run-"))
+        log(f"multi-worker training: this worker writes to {run_dir}; the chief writes the run")
     # The encoder is built before anything is written: missing weights stop the run here.
     with strategy.scope():  # its variables live on the strategy's devices
         encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir,
@@ -266,7 +271,7 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                                           config.dropout, exclude)
             encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"], parts["validation"],
                                                 class_names, run_dir, fine_tune=False, verbose=verbose,
-                                                replicas=num_replicas)
+                                                replicas=num_replicas, strategy=strategy)
     cache_dir = run_dir / FEATURE_CACHE if from_scratch else Path(feature_cache_dir or run_dir / FEATURE_CACHE)
     cache = FeatureCache(cache_dir, info.model_name, info.frame_size)
     features = cache.get(encoder, rows, progress=progress)
@@ -277,9 +282,13 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                                     config, exclude, run_dir / "training_log_frame_head.csv", verbose)
         if fine_tune:
             with strategy.scope():
+                if num_replicas > 1:  # trained outside the strategy: its variables must become the strategy's
+                    weights = frame_head.get_weights()
+                    frame_head = keras.models.clone_model(frame_head)
+                    frame_head.set_weights(weights)
                 encoder, frame_head = train_encoder(config, encoder, frame_head, parts["train"],
                                                     parts["validation"], class_names, run_dir, fine_tune=True,
-                                                    verbose=verbose, replicas=num_replicas)
+                                                    verbose=verbose, replicas=num_replicas, strategy=strategy)
             cache = FeatureCache(run_dir / FEATURE_CACHE, info.model_name, info.frame_size)
             features = cache.get(encoder, rows, progress=progress)
     clips = {side: clip_arrays(part, features, class_names, config.frames_per_video) for side, part in parts.items()}
