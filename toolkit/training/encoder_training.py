@@ -142,6 +142,8 @@ def fit_custom_loop(model: keras.Model, strategy: tf.distribute.Strategy, train_
     fine-tuning, only if they beat stage 1's validation loss), and the chief alone writes the log and the
     checkpoint. Models and their optimizer must have been built under
     `strategy.scope()`.
+    Unlike the single-machine path, the learning rate stays fixed (no ReduceLROnPlateau) and an interrupted
+    run restarts the encoder's training instead of resuming it.
     """
     from toolkit.training.distribute import is_chief
 
