@@ -24,7 +24,7 @@ import shlex
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from toolkit import WORKER_ENVIRONMENT
 from toolkit.errors import DatasetError
@@ -55,26 +55,15 @@ def pipeline_options(runner: str | Sequence[str] | None, workers: int = 2):
     return beam.options.pipeline_options.PipelineOptions(flags)
 
 
-class _ExtractVideo:
-    """Beam DoFn body (kept picklable: plain settings, no open files): one video -> its done-marker or a failure."""
-
-    def __init__(self, out_dir: str, num_frames, every_seconds, size, jpeg_quality: int):
-        self.settings = (out_dir, num_frames, every_seconds, size, jpeg_quality)
-
-    def __call__(self, element):
-        from toolkit.data.frames import VideoEntry, extract_video
-
-        out_dir, num_frames, every_seconds, size, jpeg_quality = self.settings
-        entry = VideoEntry(**{k: (Path(v) if k == "path" else v) for k, v in element.items()})
-        # The rows are on disk with the video's done-marker, which the caller reads; only failures flow on.
-        _, reason = extract_video(entry, Path(out_dir), num_frames, every_seconds, size, jpeg_quality)
-        return [json.dumps({"path": str(entry.path), "reason": reason})] if reason else []
-
-
-def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, every_seconds, size,
-                   jpeg_quality: int, options) -> list[tuple[str, str]]:
+def run_extraction(entries: Iterable, out_dir: str | os.PathLike, extract: Callable[[dict], list[str]],
+                   options) -> list[tuple[str, str]]:
     """Extracts `entries` (frames.VideoEntry) with Beam under `options` (`pipeline_options`); returns
-    (path, reason) of the unreadable ones."""
+    (path, reason) of the unreadable ones.
+
+    `extract` is the per-video work (`toolkit.data.frames.extract_element` with its settings bound): a video as a
+    plain dict -> [] when its frames and done-marker are on disk, else one JSON line with its path and reason.
+    It is passed in (picklable, a module-level function) so that this module needs nothing of `frames`.
+    """
     beam = beam_module()
     import dataclasses
     import logging
@@ -82,8 +71,6 @@ def run_extraction(entries: Iterable, out_dir: str | os.PathLike, num_frames, ev
     elements = [{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(e).items()} for e in entries]
     if not elements:
         return []
-    extract = _ExtractVideo(str(out_dir), num_frames, every_seconds,
-                            list(size) if isinstance(size, tuple) else size, jpeg_quality)
     # The local job service relays every worker's start-up warnings; real failures still raise.
     logging.getLogger("apache_beam").setLevel(logging.ERROR)
     # DirectRunner's worker processes inherit this and skip TensorFlow's import (they only decode and write).

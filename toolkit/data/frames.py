@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -193,6 +194,15 @@ def _extract_one(entry: VideoEntry, out_dir: Path, num_frames: int | None, every
     return rows
 
 
+def extract_element(element: dict, out_dir: str, num_frames: int | None, every_seconds: float | None, size,
+                    jpeg_quality: int) -> list[str]:
+    """The Beam pipeline's per-video work (`toolkit.data.beam_pipeline.run_extraction`): a `VideoEntry` as a plain
+    dict -> [] once its frames are written, or one JSON line with its path and why it is unreadable."""
+    entry = VideoEntry(**{k: (Path(v) if k == "path" else v) for k, v in element.items()})
+    _, reason = extract_video(entry, Path(out_dir), num_frames, every_seconds, size, jpeg_quality)
+    return [json.dumps({"path": str(entry.path), "reason": reason})] if reason else []
+
+
 def extract_video(entry: VideoEntry, out_dir: Path, num_frames: int | None, every_seconds: float | None, size,
                   jpeg_quality: int) -> tuple[list[dict] | None, str | None]:
     """One video's frames written to `out_dir` (see `_extract_one`): (its rows, None), or (None, why it is
@@ -300,7 +310,10 @@ def _extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     if runner is not None:
         from toolkit.data.beam_pipeline import run_extraction
 
-        failed = run_extraction(todo, out, num_frames, every_seconds, size, jpeg_quality, beam_options)
+        extract = functools.partial(extract_element, out_dir=str(out), num_frames=num_frames,
+                                    every_seconds=every_seconds, size=list(size) if isinstance(size, tuple) else size,
+                                    jpeg_quality=jpeg_quality)
+        failed = run_extraction(todo, out, extract, beam_options)
         unreadable = {path for path, _ in failed}
         for entry in todo:
             rows = _read_done(out / entry.video_id)

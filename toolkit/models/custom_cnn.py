@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from toolkit.models.heads import FEATURES_NAME
+from toolkit.models.layers import FEATURES_NAME
 
 FILTERS = (32, 64, 128, 256)
 

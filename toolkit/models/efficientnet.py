@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 
 from toolkit.errors import UserError
-from toolkit.models.heads import FEATURES_NAME
+from toolkit.models.layers import FEATURES_NAME
 
 IMAGENET_WEIGHTS_FILE = "efficientnetb0_notop.h5"
 IMAGENET_WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/" + IMAGENET_WEIGHTS_FILE

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from toolkit.models.efficientnet import WeightsUnavailableError, keras_cache_dir
-from toolkit.models.heads import FEATURES_NAME
+from toolkit.models.layers import FEATURES_NAME
 
 # (repeats, kernel, stride, expansion, input channels, output channels) per stage.
 STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),

@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 
 PACKAGE = "workout_toolkit"
+# The name of every pixel encoder's feature output.
+FEATURES_NAME = "features"
 
 
 def area_weights(size_in, size_out) -> tf.Tensor:

@@ -1,3 +1,0 @@
-"""Names shared by the encoders' feature models."""
-
-FEATURES_NAME = "features"
