@@ -15,7 +15,8 @@ once per fold seed, held out from the model that judges it.
 Reported per artifact: the largest and the mean probability difference to the Keras run, the share of clips with
 the same top class and with the same verdict (the class, or "unknown"), accuracy (the top exercise against the
 label) and its change from the Keras run's, fold by fold (mean and standard deviation over folds), the artifact's
-size, the export's time, and the median time per clip after start-up (decoding included). Folds are kept under
+size, the export's time, the median time per clip after start-up (decoding included) and, per clip, the Keras
+run's time over the artifact's (each clip runs through every backend in turn, so the ratio is paired). Folds are kept under
 `runs/bench_export/<preset>/` and reused when their key (the cross-validation's fold key) is the same. Writes
 benchmarks/results/export_<preset>.json and prints a Markdown table.
 """
@@ -117,6 +118,7 @@ def summarise(folds: list[dict]) -> dict:
             summary[name] = {"refused": refused[0]}
             continue
         per_fold_accuracy, per_fold_change, differences, same_top, same_verdict, seconds = [], [], [], [], [], []
+        speedup = []
         for fold in folds:
             right = [c[name]["top"] == c["label"] for c in fold["clips"]]
             reference = [c["keras"]["top"] == c["label"] for c in fold["clips"]]
@@ -128,13 +130,15 @@ def summarise(folds: list[dict]) -> dict:
                 same_top.append(c[name]["top"] == c["keras"]["top"])
                 same_verdict.append(c[name]["verdict"] == c["keras"]["verdict"])
                 seconds.append(c[name]["seconds"])
+                speedup.append(c["keras"]["seconds"] / c[name]["seconds"])
         entry = {"clips": len(differences), "accuracy_mean": float(np.mean(per_fold_accuracy)),
                  "accuracy_std": float(np.std(per_fold_accuracy)),
                  "accuracy_change_mean": float(np.mean(per_fold_change)),
                  "accuracy_change_std": float(np.std(per_fold_change)),
                  "max_probability_difference": max(differences), "mean_probability_difference":
                      float(np.mean(differences)), "same_top_class": float(np.mean(same_top)),
-                 "same_verdict": float(np.mean(same_verdict)), "median_seconds_per_clip": statistics.median(seconds)}
+                 "same_verdict": float(np.mean(same_verdict)), "median_seconds_per_clip": statistics.median(seconds),
+                 "median_speedup_over_keras": statistics.median(speedup)}
         if name != "keras":
             entry["megabytes"] = statistics.median(f["artifacts"][name]["bytes"] for f in folds) / 1e6
             entry["median_export_s"] = statistics.median(f["artifacts"][name]["export_s"] for f in folds)
@@ -144,10 +148,11 @@ def summarise(folds: list[dict]) -> dict:
 
 def table(summary: dict) -> str:
     lines = ["| backend | size (MB) | largest / mean probability difference | same top class | same verdict | "
-             "accuracy (change from Keras) | median s per clip |", "|---|---|---|---|---|---|---|"]
+             "accuracy (change from Keras) | median s per clip | Keras time / this, per clip (median) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, entry in summary.items():
         if "refused" in entry:
-            lines.append(f"| {name} | refused by the exporter | | | | | |")
+            lines.append(f"| {name} | refused by the exporter | | | | | | |")
             continue
         size = f"{entry['megabytes']:.1f}" if "megabytes" in entry else "-"
         change = "" if name == "keras" else \
@@ -155,7 +160,7 @@ def table(summary: dict) -> str:
         lines.append(f"| {name} | {size} | {entry['max_probability_difference']:.1e} / "
                      f"{entry['mean_probability_difference']:.1e} | {entry['same_top_class']:.3f} | "
                      f"{entry['same_verdict']:.3f} | {entry['accuracy_mean']:.3f} ± {entry['accuracy_std']:.3f}"
-                     f"{change} | {entry['median_seconds_per_clip']:.3f} |")
+                     f"{change} | {entry['median_seconds_per_clip']:.3f} | {entry['median_speedup_over_keras']:.2f}x |")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ VALID = Config(model_name="custom_cnn", weights=None)
     ("transformer_layers", 0, "integer >= 1"),
     ("accept_rate", 0.3, "[0.5, 1.0)"),
     ("sequence_learning_rate", 0, "positive number"),
-    ("distribute", "tpu", "one of ['none', 'mirrored', 'mirrored:<device>,<device>']"),
+    ("distribute", "tpu", "one of ['none', 'mirrored', 'mirrored:<device>,<device>', 'multiworker']"),
     ("batch_size", 0, "integer >= 1"),
     ("epochs", -1, "integer >= 0"),
     ("fine_tune_epochs", -2, "integer >= 0"),
