@@ -110,7 +110,7 @@ class _EncodeVideo:
 
     def __init__(self, spec: EncoderSpec, fingerprint: str, shard_dir: str, frame_size: int | None):
         self.spec, self.fingerprint, self.shard_dir, self.frame_size = spec, fingerprint, shard_dir, frame_size
-        self.encoder, self.setup_error = None, None
+        self.encoder, self.predict, self.setup_error = None, None, None
 
     def setup(self):
         from toolkit.training.features import encoder_fingerprint
@@ -125,7 +125,9 @@ class _EncodeVideo:
             self.setup_error = (f"a worker built another encoder than the driver (fingerprint {found}, expected "
                                 f"{self.fingerprint}): install the same toolkit and weights on every worker")
             return
-        self.encoder = encoder
+        from toolkit.models.inference import GraphPredictor
+
+        self.encoder, self.predict = encoder, GraphPredictor(encoder)  # traced once per worker, not per video
 
     def process(self, element):
         from toolkit.training.features import compute_frame_features
@@ -136,7 +138,7 @@ class _EncodeVideo:
             return
         target = Path(self.shard_dir) / shard_name(video_id)
         try:
-            features = compute_frame_features(self.encoder, frame_paths, self.frame_size)
+            features = compute_frame_features(self.encoder, frame_paths, self.frame_size, predict=self.predict)
         except Exception as error:  # noqa: BLE001 - a damaged frame fails its video, not the run
             yield json.dumps({"video_id": video_id, "reason": f"{type(error).__name__}: {str(error)[:300]}"})
             return

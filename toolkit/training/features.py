@@ -57,16 +57,19 @@ def _path(row: Mapping) -> str:
 
 
 def compute_frame_features(encoder: keras.Model, paths: Sequence[str], frame_size: int | None,
-                           batch_size: int = 32, progress: bool = False) -> np.ndarray:
+                           batch_size: int = 32, progress: bool = False,
+                           predict: GraphPredictor | None = None) -> np.ndarray:
     """`(N, F)` encoder features of image files, in order.
 
     Square-input encoders get frames decoded and area-resized to
     `frame_size`, batched; encoders taking any size (pose) get each frame at
-    its own size, one at a time (MoveNet runs per frame anyway).
+    its own size, one at a time (MoveNet runs per frame anyway). `predict`,
+    the encoder's traced graph, can be passed in by a caller that encodes
+    many small lists (a Beam worker), so that it is traced once, not per call.
     """
     from tqdm.auto import tqdm
 
-    predict = GraphPredictor(encoder)
+    predict = predict or GraphPredictor(encoder)
     dataset = tf.data.Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
     if frame_size:
         dataset = dataset.map(lambda p: decode_and_resize(p, frame_size), num_parallel_calls=AUTOTUNE)
