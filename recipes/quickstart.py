@@ -1,6 +1,6 @@
 """Quick start: the whole job end to end on freshly rendered synthetic workout videos, offline.
 
-    python recipes/quickstart.py            # about 2.5 minutes on 2 CPU cores
+    python recipes/quickstart.py            # about 4 minutes on 2 CPU cores
     python recipes/quickstart.py --smoke    # tiny everything, about a minute: checks the plumbing
 
 Steps: render synthetic videos (7 exercises, 16 recurring performers) -> extract 16 frames per video ->
@@ -13,7 +13,7 @@ Expect held-out video accuracy around 0.8-0.9 (chance 0.14). Two classes, curl_f
 differ only in rhythm (a fast lift and slow lowering, or the reverse): no frame and no vote over frames can tell
 them apart. The sequence heads can where the clip is dense and the scene fixed (tests/test_temporal.py), but
 not here: 16 frames over videos of 1-4 repetitions are 4-5 frames per repetition at best, too few to see which
-half of it is fast, and the LSTM and transformer stay near chance on that pair (seed 0: 6 and 7 of 14 right).
+half of it is fast, and the LSTM and transformer stay near chance on that pair (seed 0: LSTM 5 and transformer 6 of 14 right).
 The recipe prints every aggregator's score on the pair. Outputs go to data/quickstart/ and runs/quickstart/.
 """
 

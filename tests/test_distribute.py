@@ -99,27 +99,15 @@ print(json.dumps({"notes": notes, "run_dir": str(trained.run_dir), "losses": los
 """
 
 
-def free_ports(count):
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.parametrize("model_name", ["efficientnet_lite0", pytest.param("custom_cnn", marks=pytest.mark.slow)])
 def test_two_workers_on_loopback_train_one_run_through_the_custom_loop(synthetic_frames, tmp_path, model_name):
     import os
 
-    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    from toolkit.training.distribute import local_cluster
+
     workers = []
-    for index in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": cluster},
-                                                      "task": {"type": "worker", "index": index}})}
+    for tf_config in local_cluster(2):
+        env = {**os.environ, "TF_CONFIG": tf_config}
         workers.append(subprocess.Popen([sys.executable, "-c", WORKER, str(synthetic_frames), str(tmp_path / "run"),
                                          model_name, "multiworker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True))

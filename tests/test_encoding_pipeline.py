@@ -78,6 +78,7 @@ def test_encoders_with_random_weights_are_refused(rows, tmp_path, spec):
         encode_frames(rows, spec, tmp_path)
 
 
+@pytest.mark.slow  # CI runs the stage through benchmarks/beam_encoding.py --smoke as well
 def test_the_recipe_encodes_then_resumes_and_refuses_a_random_encoder(synthetic_frames, tmp_path):
     import shutil
     import subprocess
@@ -101,3 +102,28 @@ def test_the_recipe_encodes_then_resumes_and_refuses_a_random_encoder(synthetic_
     assert f"0 videos encoded, {videos} already encoded" in again.stdout
     refused = recipe("--model-name", "custom_cnn")
     assert refused.returncode == 2 and "pretrained, frozen encoder" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_shard_written_twice_or_damaged_is_whole_and_trusted_only_when_whole(rows, tmp_path):
+    from toolkit.training.encoding_pipeline import _EncodeVideo, shard_name
+    from toolkit.training.features import encoder_fingerprint
+
+    encoder = SPEC.build()
+    cache = SPEC.cache(tmp_path)
+    shard_dir = cache.shard_dir(encoder)
+    shard_dir.mkdir(parents=True)
+    work = _EncodeVideo(SPEC, encoder_fingerprint(encoder), str(shard_dir), cache.frame_size)
+    work.setup()
+    video_id = rows[0]["video_id"]
+    element = {"video_id": video_id, "paths": [r["abs_path"] for r in rows if r["video_id"] == video_id]}
+    first = list(work.process(element))
+    written = (shard_dir / shard_name(video_id)).read_bytes()
+    second = list(work.process(element))  # a retried bundle: the same shard again, whole, no temporary left
+    assert first == second == [] and [p.name for p in shard_dir.iterdir()] == [shard_name(video_id)]
+    assert (shard_dir / shard_name(video_id)).read_bytes() == written
+    (shard_dir / shard_name(video_id)).write_bytes(written[:100])  # damaged (a disk filled up mid-copy)
+    report = encode_frames([r for r in rows if r["video_id"] == video_id], SPEC, tmp_path, runner="direct",
+                           workers=1)
+    assert report.encoded == 1 and report.skipped == 0
+    features = cache.get(encoder, [r for r in rows if r["video_id"] == video_id], progress=False)
+    assert cache.computed == 0 and len(features) == len(element["paths"])

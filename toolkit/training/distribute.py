@@ -90,6 +90,20 @@ def cluster_task() -> tuple[dict, dict]:
     return cluster, task
 
 
+def local_cluster(workers: int) -> list[str]:
+    """One TF_CONFIG value per worker for `workers` processes on this machine, on loopback ports free a moment ago:
+    to try multi-worker training (or test it) on one machine, start each process with its own value."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(workers)]
+
+
 def is_multiworker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
