@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -101,7 +102,7 @@ def _shard_complete(path: Path, frame_paths: Sequence[str]) -> bool:
     try:
         with np.load(path, allow_pickle=False) as data:
             return set(frame_paths) <= set(data["paths"].tolist())
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a truncated .npz is a bad zip
         return False
 
 

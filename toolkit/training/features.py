@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -117,8 +118,8 @@ class FeatureCache:
                 if features.ndim != 2 or features.shape[1] != dim:
                     return {}
                 return dict(zip(data["paths"].tolist(), features))
-        except (OSError, ValueError, KeyError):
-            return {}  # a damaged cache or shard is recomputed, never trusted
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return {}  # a damaged cache or shard (a truncated .npz is a bad zip) is recomputed, never trusted
 
     def get(self, encoder: keras.Model, rows: Sequence[Mapping], progress: bool = True) -> dict[str, np.ndarray]:
         """{frame path: (F,) features} for every row, computing only frames not cached yet.
