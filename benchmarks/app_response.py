@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "app_response.json"),
+                        help="where to write the results (JSON)")
     parser.add_argument("--smoke", action="store_true",
                         help="a run trained for a moment on tiny synthetic videos and a 2 s upload, in a temporary "
                              "folder (CI); no figures")
@@ -37,7 +39,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from stream import synthetic_clip
 
-    seconds, work, path = 10.0, ROOT / "data" / "bench_app", ROOT / "benchmarks" / "results" / "app_response.json"
+    seconds, work, path = 10.0, ROOT / "data" / "bench_app", Path(args.out)
     if args.smoke:
         from smoke import tiny_trained_run
 

@@ -327,7 +327,7 @@ def run_speed(args) -> dict:
         start = time.perf_counter()
         classifier.classify_with_repetitions(path)
         timings["classify + reps"].append(time.perf_counter() - start)
-        features, clip = classifier._encode_video(path, every_seconds=1 / args.fps)
+        features, clip, _ = classifier.encode_video(path, every_seconds=1 / args.fps)
         start = time.perf_counter()
         classifier.count(features, clip.timestamps_s, "push_up_correct")
         timings["count only (NumPy)"].append(time.perf_counter() - start)

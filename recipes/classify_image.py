@@ -15,7 +15,7 @@ unreadable and truncated images are reported by name and skipped; the exit statu
 import json
 import sys
 
-from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.cli import add_model_source, load_classifier, make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
@@ -25,23 +25,15 @@ from workout_runtime.images import ImageReadError, collect_images, read_image  #
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("images", nargs="+", help="image files or folders")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder written by a training recipe")
-    source.add_argument("--model", help="a LiteRT or ONNX vote model written by recipes/export.py")
+    add_model_source(parser, "a LiteRT or ONNX vote model written by recipes/export.py (no TensorFlow needed)")
     parser.add_argument("--top-k", type=int, default=3, help="classes listed per image (default 3)")
     parser.add_argument("--no-reject", action="store_true", help='always name the top class, never "unknown"')
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     if args.top_k < 1:
         parser.error(f"--top-k must be at least 1 (received {args.top_k})")
-    if args.model:
-        from workout_runtime.artifact import ArtifactVideoClassifier
-
-        classifier = ArtifactVideoClassifier(args.model, reject=not args.no_reject)
-    else:
-        from toolkit.temporal.inference import VideoClassifier
-
-        classifier = VideoClassifier.from_run(args.run, "vote", reject=not args.no_reject)
+    # A run's images are judged by its frame head, which the vote model holds.
+    classifier = load_classifier(args.run, args.model, None if args.model else "vote", reject=not args.no_reject)
     results, failures = [], []
     for path in collect_images(args.images):
         try:

@@ -18,7 +18,7 @@ import json
 import sys
 import time
 
-from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.cli import add_model_source, load_classifier, make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
@@ -28,9 +28,7 @@ from workout_runtime.stream import frames_of, is_live, parse_source, rolling_ver
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("source", help="webcam index (0, 1, ...), stream URL, or video file")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder written by a training recipe")
-    source.add_argument("--model", help="a LiteRT (.tflite) or ONNX (.onnx) artifact written by recipes/export.py")
+    add_model_source(parser)
     parser.add_argument("--temporal", choices=("vote", "lstm", "transformer"), help="aggregator (default: the run's)")
     parser.add_argument("--window", type=float, default=4.0, help="seconds each verdict looks back (default 4)")
     parser.add_argument("--stride", type=float, default=1.0, help="seconds between verdicts (default 1)")
@@ -49,14 +47,7 @@ def main(argv=None) -> int:
 
         if not Path(stream).is_file():
             parser.error(f"no such file, webcam index or URL: {args.source!r}")
-    if args.model:
-        from workout_runtime.artifact import ArtifactVideoClassifier
-
-        classifier = ArtifactVideoClassifier(args.model, reject=not args.no_reject)
-    else:
-        from toolkit.temporal.inference import VideoClassifier
-
-        classifier = VideoClassifier.from_run(args.run, args.temporal, reject=not args.no_reject)
+    classifier = load_classifier(args.run, args.model, args.temporal, reject=not args.no_reject)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     say(f"classifying {args.source!r}: a verdict every {args.stride:g} s on the last {args.window:g} s "
         f"({classifier.description}); Ctrl-C to stop")

@@ -28,7 +28,7 @@ import json
 import sys
 from pathlib import Path
 
-from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.cli import add_model_source, load_classifier, make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
@@ -65,26 +65,10 @@ def save_plot(result, folder, name: str, title: str) -> str:
     return str(path)
 
 
-def load_classifier(parser, args):
-    """The run's VideoClassifier, or an exported artifact's (then TensorFlow is never imported)."""
-    if args.model:
-        if args.temporal or args.vote_method:
-            parser.error("--temporal and --vote-method choose within a run; an exported model holds one aggregator "
-                         "(export another with recipes/export.py --temporal)")
-        from workout_runtime.artifact import ArtifactVideoClassifier
-
-        return ArtifactVideoClassifier(args.model, reject=not args.no_reject)
-    from toolkit.temporal.inference import VideoClassifier
-
-    return VideoClassifier.from_run(args.run, args.temporal, args.vote_method, reject=not args.no_reject)
-
-
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("videos", nargs="+", help="video files")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder written by a training recipe")
-    source.add_argument("--model", help="a LiteRT (.tflite) or ONNX (.onnx) artifact written by recipes/export.py")
+    add_model_source(parser)
     parser.add_argument("--temporal", choices=AGGREGATORS, help="aggregator (default: the run's)")
     parser.add_argument("--vote-method", choices=VOTE_METHODS, help="vote pooling method (default: the run's)")
     parser.add_argument("--no-reject", action="store_true", help='always name the top class, never "unknown"')
@@ -100,7 +84,7 @@ def main(argv=None) -> int:
         parser.error("--reps-plot needs --reps")
     if args.window <= 0 or args.stride <= 0:
         parser.error(f"--window and --stride must be positive seconds (received {args.window}, {args.stride})")
-    classifier = load_classifier(parser, args)
+    classifier = load_classifier(args.run, args.model, args.temporal, args.vote_method, reject=not args.no_reject)
     results, failures, stems = [], [], set()
     for path in args.videos:
         try:

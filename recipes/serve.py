@@ -4,14 +4,14 @@
     python recipes/serve.py --run runs/pose --port 8080 --host 0.0.0.0 --max-size-mb 100
 
 The page shows the verdict (the exercise and its confidence, or "unknown" with the reason), every class's
-probability as a bar chart with the chance level, the timeline of segments of a longer video, and for pose runs
-the skeleton MoveNet found on sampled frames and the repetition count with each repetition's own verdict. It
-uses the run's VideoClassifier, the same model as classify_video. It listens on 127.0.0.1 only unless --host
-says otherwise; files over --max-size-mb or of other types are refused with the reason on the page; uploads
-are written only to a temporary folder that is removed when the server stops; requests from several people are
-queued and handled one at a time (two cores do not gain from more). Gradio (pip install ".[app]") was chosen
-over Streamlit because its page is a function of inputs to outputs with a built-in request queue and webcam
-component, which is exactly this app, and Keras' own video examples use it.
+probability as a bar chart with the chance level, the timeline of segments of a longer video, and for pose runs the
+skeleton MoveNet found on sampled frames and the repetition count with each repetition's own verdict. It uses the
+inference pipeline classify_video uses (workout_runtime.pipeline) and decodes each upload once. It listens on
+127.0.0.1 only unless --host says otherwise; files over --max-size-mb or of other types are refused with the reason
+on the page; uploads are written only to a temporary folder that is removed when the server stops; requests from
+several people are queued and handled one at a time (two cores do not gain from more). Gradio (pip install
+".[app]") was chosen over Streamlit because its page is a function of inputs to outputs with a built-in request
+queue and webcam component, which is exactly this app, and Keras' own video examples use it.
 """
 
 import atexit
@@ -22,27 +22,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
+from workout_runtime.cli import add_model_source, load_classifier, make_parser, quiet_tensorflow, run_recipe
 from workout_runtime.verdicts import OTHER
 
 quiet_tensorflow()
 
 VIDEO_TYPES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_TYPES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-# COCO joints joined into limbs, for drawing skeletons.
-LIMBS = ((5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14),
-         (14, 16), (0, 5), (0, 6))
 
 
 class Analysis:
-    """Everything the page shows for one upload, computed with the run's VideoClassifier."""
+    """Everything the page shows for one upload: the pipeline's analysis of it, from one decode."""
 
     def __init__(self, classifier, max_bytes: int, window_s: float = 4.0, stride_s: float = 1.0):
         self.classifier = classifier
         self.max_bytes = max_bytes
         self.window_s, self.stride_s = window_s, stride_s
-        self.pose = bool(getattr(classifier, "repetition_signals", None))
-        self._keypoints = None
+        self.pose = bool(classifier.repetition_signals)
 
     def check(self, path: str) -> str:
         """'video' or 'image', or a ValueError saying why the file is refused."""
@@ -58,59 +54,25 @@ class Analysis:
         raise ValueError(f"{Path(path).name}: not a video or an image this server reads "
                          f"({', '.join(VIDEO_TYPES + IMAGE_TYPES)}).")
 
-    def skeletons(self, frames):
-        """Sampled frames with MoveNet's joints drawn (pose runs), at most six."""
-        import cv2
-        import keras
-        import numpy as np
-
-        from toolkit.models.pose import keypoint_model
-
-        if self._keypoints is None:
-            self._keypoints = keypoint_model(self.classifier.encoder)
-        picks = frames[np.linspace(0, len(frames) - 1, min(6, len(frames))).astype(int)]
-        keypoints = keras.ops.convert_to_numpy(self._keypoints(picks))
-        drawn = []
-        for frame, joints in zip(picks, keypoints):
-            frame = np.ascontiguousarray(frame)
-            height, width = frame.shape[:2]
-            points = [(int(x * width), int(y * height), s) for y, x, s in joints]
-            thickness = max(1, round(max(height, width) / 160))
-            for a, b in LIMBS:
-                if points[a][2] >= 0.2 and points[b][2] >= 0.2:
-                    cv2.line(frame, points[a][:2], points[b][:2], (60, 220, 90), thickness, cv2.LINE_AA)
-            for x, y, s in points:
-                if s >= 0.2:
-                    cv2.circle(frame, (x, y), thickness + 1, (230, 60, 60), -1, cv2.LINE_AA)
-            drawn.append(frame)
-        return drawn
-
     def analyse(self, path: str) -> dict:
         """The verdict, probabilities, timeline, skeleton frames and repetitions of one file."""
         from workout_runtime.images import read_image
-        from workout_runtime.video import read_frames
+        from workout_runtime.pose_layout import draw_skeleton
 
         kind = self.check(path)
         result = {"kind": kind, "segments": [], "repetitions": None, "skeletons": [],
                   "rule": self.classifier.image_rule if kind == "image" else self.classifier.rule}
         if kind == "image":
             image = read_image(path)
-            if self.classifier.aggregator == "vote":
-                result["verdict"] = self.classifier.classify_images([image], [Path(path).name])[0]
-            else:
-                result["verdict"] = self.classifier.classify_frames(image[None], Path(path).name)
+            result["verdict"] = self.classifier.classify_image(image, Path(path).name)
             frames = self.classifier.prepare_frames(image[None])
+            keypoints = self.classifier.backend.keypoints(frames) if self.pose else None
         else:
-            if self.pose:
-                result["verdict"], result["repetitions"] = self.classifier.classify_with_repetitions(path)
-            else:
-                result["verdict"] = self.classifier.classify(path)
-            _, result["segments"], _ = self.classifier.timeline(path, self.window_s, self.stride_s)
-            geometry = {"size": self.classifier.frame_size} if self.classifier.frame_size \
-                else {"max_side": min(self.classifier.max_side or 640, 640)}
-            frames = read_frames(path, 6, **geometry).frames
-        if self.pose and len(frames):
-            result["skeletons"] = self.skeletons(frames)
+            analysis = self.classifier.analyse(path, self.window_s, self.stride_s)
+            result.update(verdict=analysis.verdict, segments=analysis.segments, repetitions=analysis.repetitions)
+            frames, keypoints = analysis.frames, analysis.keypoints
+        if keypoints is not None:
+            result["skeletons"] = [draw_skeleton(frame, joints) for frame, joints in zip(frames, keypoints)]
         return result
 
 
@@ -232,9 +194,7 @@ def build_app(analysis: Analysis, title: str):
 
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="run folder written by a training recipe")
-    source.add_argument("--model", help="a LiteRT (.tflite) or ONNX (.onnx) artifact written by recipes/export.py")
+    add_model_source(parser)
     parser.add_argument("--temporal", choices=("vote", "lstm", "transformer"), help="aggregator (default: the run's)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -254,14 +214,7 @@ def main(argv=None) -> int:
     # atexit runs on a normal exit and Ctrl-C, not on SIGTERM (kill, systemd, docker stop): make that an exit too,
     # so the uploads folder goes with the server.
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    if args.model:
-        from workout_runtime.artifact import ArtifactVideoClassifier
-
-        classifier = ArtifactVideoClassifier(args.model, reject=not args.no_reject)
-    else:
-        from toolkit.temporal.inference import VideoClassifier
-
-        classifier = VideoClassifier.from_run(args.run, args.temporal, reject=not args.no_reject)
+    classifier = load_classifier(args.run, args.model, args.temporal, reject=not args.no_reject)
     analysis = Analysis(classifier, int(args.max_size_mb * 2**20))
     app = build_app(analysis, "Which exercise is this?")
     app.queue(default_concurrency_limit=1, max_size=32)

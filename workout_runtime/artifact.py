@@ -1,6 +1,7 @@
-"""Running an exported LiteRT or ONNX artifact: NumPy, OpenCV and the runtime package, no TensorFlow.
+"""Exported LiteRT or ONNX artifacts as a backend of the inference pipeline: NumPy, OpenCV and the runtime package,
+no TensorFlow.
 
-    classifier = ArtifactVideoClassifier.load("exports/pose_vote.tflite")   # reads pose_vote.tflite.json
+    classifier = ArtifactVideoClassifier("exports/pose_vote.tflite")   # reads pose_vote.tflite.json
     verdict = classifier.classify("clip.mp4")
 
 The contract beside the artifact (written by `toolkit.export`) says what the
@@ -18,14 +19,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 
 from workout_runtime.errors import RunError
-from workout_runtime.verdicts import (Segment, VideoPrediction, image_rule_from_info, make_verdict, merge_windows,
-                                      rule_from_info)
-from workout_runtime.video import fit_frames, read_frames, uniform_indices
+from workout_runtime.pipeline import Backend, VideoPipeline
+from workout_runtime.verdicts import image_rule_from_info, rule_from_info
 
 
 def _by_rank(outputs) -> dict[str, np.ndarray]:
@@ -98,8 +96,8 @@ def read_contract(artifact: str | os.PathLike) -> dict:
 RUNNERS = {"tflite": _LiteRT, "onnx": _OnnxRuntime}
 
 
-class ArtifactVideoClassifier:
-    """Classifies videos with an exported artifact, as `toolkit`'s `VideoClassifier` does with a run.
+class ArtifactBackend(Backend):
+    """An exported artifact as a pipeline backend: its items are the frames, and each window runs the whole graph.
 
     Args:
         artifact: the artifact (its contract beside it).
@@ -133,75 +131,38 @@ class ArtifactVideoClassifier:
         self.description = (f"{contract['format']} export ({contract.get('quantize', 'none')}) of the "
                             f"{self.aggregator} model over {contract.get('model_name')} features")
 
-    def _geometry(self) -> dict:
-        return {"size": self.frame_size} if self.frame_size else {"max_side": self.max_side}
-
-    def _check(self, frames: np.ndarray) -> None:
+    def encode(self, frames: np.ndarray) -> np.ndarray:
+        """The frames themselves, checked against the contract: the artifact encodes them with each window."""
+        frames = np.asarray(frames, dtype=np.uint8)
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise RunError(f"The exported model takes RGB frames (T, H, W, 3); received an array of shape "
                            f"{frames.shape}.")
-        if self.frame_size and frames.shape[1:3] != (self.frame_size, self.frame_size):
+        if self.frame_size and len(frames) and frames.shape[1:3] != (self.frame_size, self.frame_size):
             raise RunError(f"The exported model takes {self.frame_size}x{self.frame_size} frames (its contract); "
                            f"received {frames.shape[1]}x{frames.shape[2]}. Resize them, or read the video with "
                            f"this classifier, which does.")
+        return frames
+
+    def windows(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        probabilities, evidence = [], []
+        for window in items:
+            outputs = self.model(np.ascontiguousarray(window[None]))
+            probabilities.append(np.asarray(outputs["probabilities"])[0])
+            evidence.append(int(round(float(np.ravel(outputs["frames_with_evidence"])[0]))))
+        return np.asarray(probabilities).reshape(len(items), len(self.class_names)), np.asarray(evidence, np.int64)
 
     def predict_clip(self, frames: np.ndarray) -> tuple[np.ndarray, int]:
         """Up to T frames in the contract's geometry -> (probabilities `(K,)`, frames with evidence)."""
-        frames = np.asarray(frames, dtype=np.uint8)
-        self._check(frames)
+        frames = self.encode(frames)[:self.num_frames]
         clip = np.zeros((1, self.num_frames, *frames.shape[1:]), dtype=np.uint8)
-        clip[0, :min(len(frames), self.num_frames)] = frames[:self.num_frames]
-        outputs = self.model(clip)
-        return np.asarray(outputs["probabilities"])[0], int(round(float(np.ravel(outputs["frames_with_evidence"])[0])))
+        clip[0, :len(frames)] = frames
+        probabilities, evidence = self.windows(clip)
+        return probabilities[0], int(evidence[0])
 
-    def prepare_frames(self, frames: np.ndarray) -> np.ndarray:
-        """Frames decoded elsewhere into the contract's geometry."""
-        return fit_frames(frames, **self._geometry())
 
-    def classify(self, path: str | os.PathLike) -> VideoPrediction:
-        """Samples T frames uniformly over the video and classifies them (raises VideoReadError)."""
-        clip = read_frames(path, self.num_frames, **self._geometry())
-        probabilities, evidence = self.predict_clip(clip.frames)
-        return make_verdict(path, probabilities, self.class_names, len(clip.frames), evidence, self.rule, 0.0,
-                            clip.info.duration_s)
+class ArtifactVideoClassifier(VideoPipeline):
+    """The inference pipeline over an exported artifact (`ArtifactBackend`), as `toolkit`'s `VideoClassifier`
+    is over a run. Same arguments as `ArtifactBackend`."""
 
-    def classify_frames(self, frames: np.ndarray, path: str = "<frames>", start_s: float = 0.0,
-                        end_s: float = 0.0) -> VideoPrediction:
-        frames = np.asarray(frames)
-        frames = frames[uniform_indices(len(frames), self.num_frames)]
-        probabilities, evidence = self.predict_clip(self.prepare_frames(frames))
-        return make_verdict(path, probabilities, self.class_names, len(frames), evidence, self.rule, start_s, end_s)
-
-    def classify_images(self, images: Sequence[np.ndarray], paths: Sequence[str]) -> list[VideoPrediction]:
-        """Each image as a clip of one frame (for a vote export: its frame head's verdict)."""
-        verdicts = []
-        for image, path in zip(images, paths):
-            probabilities, evidence = self.predict_clip(self.prepare_frames(np.asarray(image)[None]))
-            verdicts.append(make_verdict(path, probabilities, self.class_names, 1, evidence, self.image_rule))
-        return verdicts
-
-    def timeline(self, path: str | os.PathLike, window_s: float = 4.0, stride_s: float = 1.0,
-                 repetitions: bool = False) -> tuple[list[VideoPrediction], list[Segment], list]:
-        """Sliding windows of T frames over the video, each classified whole, merged into segments
-        (the third item, repetition counts, stays empty: see `classify_with_repetitions`)."""
-        if repetitions:
-            self.classify_with_repetitions(path)
-        if not (window_s > 0 and stride_s > 0):
-            raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
-        period = window_s / self.num_frames
-        clip = read_frames(path, every_seconds=period, **self._geometry())
-        step = max(1, int(round(stride_s / period)))
-        windows = []
-        for start in range(0, max(1, len(clip.frames) - self.num_frames + 1), step):
-            part = clip.frames[start:start + self.num_frames]
-            probabilities, evidence = self.predict_clip(part)
-            windows.append(make_verdict(path, probabilities, self.class_names, len(part), evidence, self.rule,
-                                        float(clip.timestamps_s[start]),
-                                        float(clip.timestamps_s[start + len(part) - 1]) + period))
-        return windows, merge_windows(windows, clip.info.duration_s), []
-
-    def classify_with_repetitions(self, path: str | os.PathLike, fps: float = 4.0):
-        """Not available: an exported artifact outputs probabilities, not the per-frame joints counting reads."""
-        raise RunError(f"Counting repetitions needs the run's pose features, which an exported model does not "
-                       f"output; count with the run instead: --run RUN --reps (received the artifact "
-                       f"'{self.path}').")
+    def __init__(self, artifact: str | os.PathLike, reject: bool = True, runner=None):
+        super().__init__(ArtifactBackend(artifact, reject, runner))

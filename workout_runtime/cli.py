@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import errno
+import importlib
 import os
 import re
 import sys
@@ -158,3 +159,37 @@ def run_recipe(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] 
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+def add_model_source(parser: argparse.ArgumentParser, artifact_help: str | None = None) -> None:
+    """`--run RUN` or `--model ARTIFACT`, one of them required: what every classifying recipe reads."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder written by a training recipe")
+    source.add_argument("--model", help=artifact_help or "a LiteRT (.tflite) or ONNX (.onnx) artifact written by "
+                                                         "recipes/export.py (no TensorFlow needed)")
+
+
+def load_classifier(run: str | None = None, model: str | None = None, temporal: str | None = None,
+                    vote_method: str | None = None, reject: bool = True):
+    """The inference pipeline (`workout_runtime.pipeline.VideoPipeline`) over a run or an exported artifact.
+
+    An artifact runs on the light runtime; a run needs the toolkit and
+    TensorFlow, imported only here and only then (so the runtime install can
+    run artifacts, and says what to install when given a run).
+
+    Raises:
+        UserError: an aggregator chosen for an artifact (it holds one), or neither source given.
+    """
+    if model:
+        if temporal or vote_method:
+            raise UserError("--temporal and --vote-method choose within a run; an exported model holds one aggregator "
+                            "(export another with recipes/export.py --temporal)")
+        from workout_runtime.artifact import ArtifactVideoClassifier
+
+        return ArtifactVideoClassifier(model, reject=reject)
+    if not run:
+        raise UserError("Give a run folder (--run RUN) or an exported model (--model MODEL.tflite).")
+    # The toolkit is above this package (it needs TensorFlow): imported by name, on demand.
+    inference = importlib.import_module("toolkit.temporal.inference")
+    return inference.VideoClassifier.from_run(run, temporal, vote_method, reject=reject)
+

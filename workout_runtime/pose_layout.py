@@ -14,6 +14,8 @@ Per frame:
 
 from __future__ import annotations
 
+import numpy as np
+
 KEYPOINT_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
                   "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
                   "right_knee", "left_ankle", "right_ankle")
@@ -41,3 +43,26 @@ def angle(name: str) -> int:
     if name not in ANGLE_NAMES:
         raise ValueError(f"Unknown angle. Received: name={name!r}; expected one of {list(ANGLE_NAMES)}")
     return ANGLES_START + ANGLE_NAMES.index(name)
+
+
+# COCO joints joined into limbs, for drawing skeletons.
+LIMBS = ((5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14),
+         (14, 16), (0, 5), (0, 6))
+
+
+def draw_skeleton(frame: np.ndarray, joints: np.ndarray, min_score: float = 0.2) -> np.ndarray:
+    """A copy of an RGB frame with MoveNet's `(17, 3)` joints (y, x, score; y and x in [0, 1]) drawn on it."""
+    import cv2
+
+    frame = np.array(frame, dtype=np.uint8, copy=True)
+    height, width = frame.shape[:2]
+    points = [(int(x * width), int(y * height), s) for y, x, s in joints]
+    thickness = max(1, round(max(height, width) / 160))
+    for a, b in LIMBS:
+        if points[a][2] >= min_score and points[b][2] >= min_score:
+            cv2.line(frame, points[a][:2], points[b][:2], (60, 220, 90), thickness, cv2.LINE_AA)
+    for x, y, s in points:
+        if s >= min_score:
+            cv2.circle(frame, (x, y), thickness + 1, (230, 60, 60), -1, cv2.LINE_AA)
+    return frame
+
