@@ -41,8 +41,11 @@ def pose_run(synthetic_frames, tmp_path_factory):
     return _train("movenet_lightning", synthetic_frames, tmp_path_factory)
 
 
-@pytest.mark.parametrize("aggregator", ["vote", "lstm", "transformer"])
-@pytest.mark.parametrize("kind", ["pixel", "pose"])
+# The vote artifacts are checked on every inference path by test_every_backend_gives_the_keras_results; the
+# sequence heads' pose artifacts take a minute more and run with the slow tests.
+@pytest.mark.parametrize("kind, aggregator", [("pixel", "lstm"), ("pixel", "transformer"),
+                                              pytest.param("pose", "lstm", marks=pytest.mark.slow),
+                                              pytest.param("pose", "transformer", marks=pytest.mark.slow)])
 def test_float_artifacts_match_the_keras_model(kind, aggregator, request, tmp_path):
     run = request.getfixturevalue(f"{kind}_run")
     clips = list(run_clips(run, read_run_info(run), "test", 8))
@@ -55,6 +58,72 @@ def test_float_artifacts_match_the_keras_model(kind, aggregator, request, tmp_pa
         contract = json.loads(exported.contract_path.read_text())
         assert contract["num_frames"] == 4 and contract["aggregator"] == aggregator
         assert (contract["input"]["frame_geometry"] == {"size": 48}) == (kind == "pixel")
+
+
+def _verdict_of(verdict) -> dict:
+    return {"label": verdict.label, "top": verdict.top_label, "frames": verdict.frames_used,
+            "evidence": verdict.frames_with_evidence, "span": (verdict.start_s, verdict.end_s),
+            "probabilities": np.array(list(verdict.probabilities.values()))}
+
+
+def _every_path(pipeline, video, frames) -> dict:
+    """What each inference path of the pipeline answers for one video (no repetitions: artifacts cannot count)."""
+    windows, segments, _ = pipeline.timeline(video, 1.0, 0.5)
+    analysis = pipeline.analyse(video, 1.0, 0.5, repetitions=False)
+    return {"classify": [_verdict_of(pipeline.classify(video))],
+            "timeline": [_verdict_of(w) for w in windows], "segments": segments,
+            "classify_frames": [_verdict_of(pipeline.classify_frames(frames))],
+            "classify_images": [_verdict_of(v) for v in pipeline.classify_images(frames[:2], ["a", "b"])],
+            "analyse": [_verdict_of(analysis.verdict)] + [_verdict_of(w) for w in analysis.windows],
+            "analyse_segments": analysis.segments}
+
+
+@pytest.mark.parametrize("kind", ["pixel", "pose"])
+def test_every_backend_gives_the_keras_results(kind, request, synthetic_videos, tmp_path):
+    """One pipeline over four backends: a Keras run, its SavedModel, LiteRT and ONNX exports give the same verdicts,
+    timelines, in-memory verdicts, image verdicts and analyses."""
+    from toolkit.export import artifact_classifier
+    from toolkit.temporal.inference import VideoClassifier
+    from workout_runtime.video import read_frames
+
+    run = request.getfixturevalue(f"{kind}_run")
+    pipelines = {"keras": VideoClassifier.from_run(run, "vote")}
+    for fmt, suffix in (("savedmodel", ""), ("tflite", ".tflite"), ("onnx", ".onnx")):
+        pipelines[fmt] = artifact_classifier(export_run(run, tmp_path / f"vote{suffix}", fmt, "vote", check=0).path)
+    for exercise in ("squat", "push_up"):
+        video = sorted((synthetic_videos / exercise).glob("*.mp4"))[0]
+        frames = read_frames(video, 6).frames
+        expected = _every_path(pipelines["keras"], video, frames)
+        assert len(expected["timeline"]) >= 3 and expected["segments"] == expected["analyse_segments"]
+        for backend, pipeline in list(pipelines.items())[1:]:
+            got = _every_path(pipeline, video, frames)
+            for path, results in expected.items():
+                if path.endswith("segments"):
+                    assert [(s.label, s.start_s, s.end_s) for s in got[path]] == \
+                        [(s.label, s.start_s, s.end_s) for s in results], (backend, path)
+                    np.testing.assert_allclose([s.confidence for s in got[path]], [s.confidence for s in results],
+                                               atol=1e-4)
+                    continue
+                assert len(got[path]) == len(results), (backend, path)
+                for mine, theirs in zip(got[path], results):
+                    np.testing.assert_allclose(mine.pop("probabilities"), theirs["probabilities"], atol=1e-4,
+                                               err_msg=f"{backend} {path}")
+                    assert mine == {k: v for k, v in theirs.items() if k != "probabilities"}, (backend, path)
+
+
+def test_the_analysis_is_the_other_paths_from_one_decode(pose_run, synthetic_videos):
+    """The app's one-decode analysis gives what the verdict-with-repetitions and the timeline give separately."""
+    from toolkit.temporal.inference import VideoClassifier
+
+    pipeline = VideoClassifier.from_run(pose_run, "vote")
+    video = sorted((synthetic_videos / "squat").glob("*.mp4"))[0]
+    analysis = pipeline.analyse(video, 1.0, 0.5)
+    verdict, count = pipeline.classify_with_repetitions(video)
+    windows, segments, counts = pipeline.timeline(video, 1.0, 0.5, repetitions=True)
+    assert analysis.verdict == verdict and analysis.segments == segments and analysis.windows == windows
+    assert analysis.repetitions.to_dict() == count.to_dict()
+    assert [c.to_dict() for c in analysis.segment_counts] == [c.to_dict() for c in counts]
+    assert len(analysis.frames) == 6 and analysis.keypoints.shape == (6, 17, 3)
 
 
 def test_savedmodel_and_quantized_artifacts(pixel_run, tmp_path):
