@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 
 from toolkit.data.images import cluster_near_duplicates, perceptual_hash
-from workout_runtime.video import read_frames
+from workout_runtime.sampling import read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKOUT4 = ROOT.parent / "shared" / "data" / "workout4"

@@ -51,7 +51,7 @@ def timeline_of(classifier, path, repetitions: bool) -> dict:
 def collect(run: Path, videos: list[Path], timeline_clips: int) -> dict:
     from toolkit.export import artifact_classifier
     from toolkit.temporal.inference import VideoClassifier
-    from workout_runtime.video import read_frames
+    from workout_runtime.sampling import read_frames
 
     backends = {"keras": VideoClassifier.from_run(run, "vote")}
     for contract in sorted((run.parent / "export").glob("*.json")):

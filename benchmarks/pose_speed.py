@@ -37,7 +37,7 @@ def main(argv=None) -> None:
     from toolkit.models.inference import GraphPredictor
     from toolkit.models.movenet_files import default_pose_model_dir
     from toolkit.models.registry import build_encoder
-    from workout_runtime.video import read_frames
+    from workout_runtime.sampling import read_frames
 
     models = SHARED / "models" / "movenet"
     if not (models / "movenet-lightning.json").is_file():

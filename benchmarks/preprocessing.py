@@ -6,7 +6,7 @@ frames `classify_video` decodes, with today's preprocessing and with the one bef
 
 Each clip's frames are written as JPEGs the way extraction writes them (`--jpeg-quality`, default extraction's
 92), then read back by (a) today's training pipeline (`toolkit.data.pipeline.decode_and_resize`: the accurate
-JPEG DCT and `workout_runtime.video.resize_frame`) and (b) the previous one (TensorFlow's default fast DCT and
+JPEG DCT and `workout_runtime.frame_geometry.resize_frame`) and (b) the previous one (TensorFlow's default fast DCT and
 its own area resize), and compared with the same frames decoded from the video at the model's size
 (`read_frames(size=224)`, what `classify_video` does): mean absolute difference in grey levels, and the
 encoder's features' relative L2 difference and cosine similarity. tests/test_preprocessing.py holds (a) within
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
 
     from toolkit.data.pipeline import decode_and_resize
     from toolkit.models.registry import build_encoder
-    from workout_runtime.video import read_frames
+    from workout_runtime.sampling import read_frames
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=6, help="workout4 clips, every 13th (default 6)")

@@ -169,7 +169,7 @@ def encode_clips(model_name: str, paths: list[Path], fps: float, cache: Path) ->
     """Per clip (features at `fps`, their times), encoded once and cached."""
     from toolkit.models.registry import build_encoder
     from toolkit.models.inference import GraphPredictor
-    from workout_runtime.video import read_frames
+    from workout_runtime.sampling import read_frames
 
     found = {}
     if cache.is_file():

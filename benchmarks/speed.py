@@ -59,7 +59,7 @@ def make_clip(out: Path, seconds: float, source: Path | None = None, smoke: bool
     out.parent.mkdir(parents=True, exist_ok=True)
     source = source or sorted(SOURCE.glob("*.mp4"))[0]
     if smoke:
-        from workout_runtime.video import read_frames
+        from workout_runtime.sampling import read_frames
 
         frames = read_frames(source, every_seconds=1 / 30, size=(1080, 1920)).frames
         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, (1920, 1080))
@@ -162,7 +162,7 @@ def main(argv=None) -> None:
                "clips": {"short_s": short_s, "long_s": long_s}}
 
     # === 1. Reader ===
-    from workout_runtime.video import read_frames
+    from workout_runtime.sampling import read_frames
 
     reader = {}
     for name, clip in (("short", short), ("long", long)):

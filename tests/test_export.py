@@ -84,7 +84,7 @@ def test_every_backend_gives_the_keras_results(kind, request, synthetic_videos, 
     timelines, in-memory verdicts, image verdicts and analyses."""
     from toolkit.export import artifact_classifier
     from toolkit.temporal.inference import VideoClassifier
-    from workout_runtime.video import read_frames
+    from workout_runtime.sampling import read_frames
 
     run = request.getfixturevalue(f"{kind}_run")
     pipelines = {"keras": VideoClassifier.from_run(run, "vote")}

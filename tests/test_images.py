@@ -134,7 +134,8 @@ def test_pictures_too_large_or_too_small_are_refused_before_decoding(tmp_path):
     import cv2
 
     from workout_runtime.images import ImageReadError, read_image
-    from workout_runtime.video import VideoReadError, read_frames
+    from workout_runtime.sampling import read_frames
+    from workout_runtime.video import VideoReadError
 
     huge = tmp_path / "huge.png"
     header = bytearray(cv2.imencode(".png", np.zeros((40, 40, 3), np.uint8))[1].tobytes())

@@ -15,7 +15,7 @@ from toolkit.models.tfjs import graph_function, read_tfjs_files
 from toolkit.temporal.pose_motion import MOTION_FEATURES, PoseMotionFeatures
 from toolkit.training.heads import fit_sequence_head, predict_arrays
 from toolkit.config import Config
-from workout_runtime.video import read_frames
+from workout_runtime.sampling import read_frames
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import tensorflow as tf
 from toolkit.data.manifest import read_manifest
 from toolkit.data.pipeline import decode_and_resize, decode_image
 from workout_runtime.images import read_image
-from workout_runtime.video import read_frames
+from workout_runtime.sampling import read_frames
 
 # What separates the two paths is the JPEG of an extracted frame (quality 92, extraction's default); everything
 # after decoding is the same code. Measured on 6 workout4 clips: 0.65 grey levels on average at 224 px,

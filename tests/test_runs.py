@@ -38,7 +38,7 @@ LOAD_SCRIPT = """
 import json, sys
 import keras, numpy as np
 import toolkit  # registers the toolkit's layers
-from workout_runtime.video import read_frames
+from workout_runtime.sampling import read_frames
 run, video = sys.argv[1], sys.argv[2]
 info = json.load(open(f"{run}/run.json"))
 geometry = {"size": info["frame_size"]} if info["frame_size"] else {"max_side": info["max_side"]}

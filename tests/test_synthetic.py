@@ -7,7 +7,7 @@ import pytest
 from conftest import TINY_CONFIG
 from toolkit.data.synthetic import (EXERCISES, TEMPORAL_PAIR, Body, SyntheticConfig, generate_dataset,
                                     plan_dataset, rhythm)
-from workout_runtime.video import read_frames
+from workout_runtime.sampling import read_frames
 
 
 def _rows(folder):

@@ -2,7 +2,9 @@ import csv
 import numpy as np
 import pytest
 
-from workout_runtime.video import VideoReadError, pad_frames, probe_video, read_frames, uniform_indices
+from workout_runtime.frame_geometry import pad_frames
+from workout_runtime.sampling import read_frames
+from workout_runtime.video import VideoReadError, probe_video, uniform_indices
 
 
 def _first_video(folder):

@@ -104,7 +104,8 @@ def run_clips(run_dir: Path, info, subset: str = "train", count: int = 24):
 
     from toolkit.data.sources import load_dataset
     from workout_runtime.images import read_image
-    from workout_runtime.video import fit_frames, uniform_indices
+    from workout_runtime.frame_geometry import fit_frames
+    from workout_runtime.video import uniform_indices
 
     described = dict(info.dataset) or {"frames": info.frames_dir}
     try:

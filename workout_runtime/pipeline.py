@@ -33,7 +33,9 @@ from workout_runtime.errors import RunError
 from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions
 from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction, make_verdict,
                                       merge_windows)
-from workout_runtime.video import Clip, fit_frames, header_duration_s, read_frames, uniform_indices
+from workout_runtime.frame_geometry import fit_frames
+from workout_runtime.sampling import read_frames
+from workout_runtime.video import Clip, header_duration_s, uniform_indices
 
 # Frames a second decoded for counting: a quick repetition (about a second) still spans 4 frames, and
 # counts on real push-up sets are as good as at 8 (MAE 0.037 against 0.039; BENCHMARKS.md).

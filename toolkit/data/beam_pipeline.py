@@ -108,7 +108,8 @@ def tfds_examples(videos: Sequence, num_frames: int, image_size: int):
 def _video_examples(element: dict, num_frames: int, image_size: int):
     import apache_beam as beam
 
-    from workout_runtime.video import VideoReadError, read_frames
+    from workout_runtime.sampling import read_frames
+    from workout_runtime.video import VideoReadError
 
     try:
         clip = read_frames(element["path"], num_frames, size=image_size)

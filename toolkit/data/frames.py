@@ -36,7 +36,8 @@ from toolkit.data.manifest import (MANIFEST_NAME, find_dataset_manifest, group_f
                                    read_group_table, write_manifest)
 from toolkit.errors import DatasetError, UserError
 from workout_runtime.locks import folder_lock
-from workout_runtime.video import VIDEO_EXTENSIONS, VideoReadError, read_frames
+from workout_runtime.sampling import read_frames
+from workout_runtime.video import VIDEO_EXTENSIONS, VideoReadError
 
 _VIDEO_DONE = "frames.csv"
 

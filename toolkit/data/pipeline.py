@@ -15,7 +15,8 @@ import tensorflow as tf
 from toolkit.data.augment import AugmentConfig, augment_clip, augment_image, build_augmenter
 from toolkit.data.manifest import rows_by_video
 from workout_runtime.verdicts import OTHER
-from workout_runtime.video import resize_frame, uniform_indices
+from workout_runtime.frame_geometry import resize_frame
+from workout_runtime.video import uniform_indices
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -62,7 +63,7 @@ PREPROCESSING = "jpeg-accurate-dct+opencv-area"
 def decode_and_resize(path: tf.Tensor, image_size: int) -> tf.Tensor:
     """JPEG/PNG file -> `(image_size, image_size, 3)` uint8 RGB (eager or in tf.data).
 
-    Resized by `workout_runtime.video.resize_frame`, the function `classify_video` resizes decoded frames with
+    Resized by `workout_runtime.frame_geometry.resize_frame`, the function `classify_video` resizes decoded frames with
     (TensorFlow's fast JPEG decoding and area resize were a grey level away from it, which moved
     EfficientNet-Lite0's features by 9 %; tests/test_preprocessing.py holds the two paths together). OpenCV releases the GIL, so parallel map
     calls still run in parallel.

@@ -29,7 +29,8 @@ import tensorflow_datasets as tfds
 from toolkit.data.frames import discover_videos, resolve_groups
 from toolkit.data.splits import grouped_split
 from toolkit.data.synthetic import DEFAULT_CLASSES
-from workout_runtime.video import VideoReadError, read_frames
+from workout_runtime.sampling import read_frames
+from workout_runtime.video import VideoReadError
 
 
 class WorkoutFramesConfig(tfds.core.BuilderConfig):
