@@ -30,7 +30,8 @@ from toolkit.config import Config  # noqa: E402
 from toolkit.data.frames import extract_frames  # noqa: E402
 from toolkit.data.manifest import read_manifest  # noqa: E402
 from toolkit.data.splits import split_manifest, split_rows  # noqa: E402
-from toolkit.data.synthetic import NON_EXERCISES, SyntheticConfig, generate_dataset  # noqa: E402
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset  # noqa: E402
+from toolkit.data.synthetic_motion import NON_EXERCISES  # noqa: E402
 from toolkit.evaluation.rejection import rejection_report  # noqa: E402
 from toolkit.temporal.inference import VideoClassifier  # noqa: E402
 from toolkit.training.trainer import train_run  # noqa: E402

@@ -240,7 +240,7 @@ def smoke_cross_validation() -> tuple[Path, Path]:
     import subprocess
 
     from smoke import tiny_frames, tiny_videos, work_dir
-    from toolkit.data.synthetic import NON_EXERCISES
+    from toolkit.data.synthetic_motion import NON_EXERCISES
 
     work = work_dir("rejection_cv")
     frames = tiny_frames(work / "frames", tiny_videos(work / "videos", videos_per_class=4), 2)

@@ -122,7 +122,7 @@ def render(out: Path, seed: int, videos_per_class: int, reps_range, classes) -> 
 
 
 def synthetic_features(folder: Path, row: dict, fps: float) -> np.ndarray:
-    from toolkit.data.synthetic import square_keypoints
+    from toolkit.data.synthetic_motion import square_keypoints
 
     path = folder / row["path"]
     keypoints = np.load(path.with_suffix(".keypoints.npy"))
@@ -132,7 +132,7 @@ def synthetic_features(folder: Path, row: dict, fps: float) -> np.ndarray:
 
 
 def run_synthetic(args) -> dict:
-    from toolkit.data.synthetic import EXERCISES
+    from toolkit.data.synthetic_motion import EXERCISES
 
     exercises = list(EXERCISES)
     test_dir, train_dir = WORK / "synthetic_test", WORK / "synthetic_train"

@@ -18,7 +18,8 @@ from workout_runtime.cli import make_parser, quiet_tensorflow, run_recipe
 
 quiet_tensorflow()
 
-from toolkit.data.synthetic import DEFAULT_CLASSES, EXERCISES, SyntheticConfig, generate_dataset  # noqa: E402
+from toolkit.data.synthetic import DEFAULT_CLASSES, SyntheticConfig, generate_dataset  # noqa: E402
+from toolkit.data.synthetic_motion import EXERCISES  # noqa: E402
 
 
 def main(argv=None) -> int:

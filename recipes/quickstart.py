@@ -33,7 +33,8 @@ from toolkit.config import Config  # noqa: E402
 from toolkit.data.frames import extract_frames  # noqa: E402
 from toolkit.data.manifest import read_manifest  # noqa: E402
 from toolkit.data.splits import split_manifest, split_rows  # noqa: E402
-from toolkit.data.synthetic import TEMPORAL_PAIR, SyntheticConfig, generate_dataset  # noqa: E402
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset  # noqa: E402
+from toolkit.data.synthetic_motion import TEMPORAL_PAIR  # noqa: E402
 from toolkit.evaluation.evaluate import train_and_evaluate  # noqa: E402
 from toolkit.temporal.inference import VideoClassifier  # noqa: E402
 

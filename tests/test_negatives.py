@@ -12,7 +12,8 @@ from toolkit.data.manifest import read_manifest
 from toolkit.data.negatives import NEGATIVE_GROUP_PREFIX, negative_rows
 from toolkit.data.sources import add_negatives, load_dataset
 from toolkit.data.splits import check_no_leakage, split_manifest
-from toolkit.data.synthetic import NON_EXERCISES, SyntheticConfig, generate_dataset
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+from toolkit.data.synthetic_motion import NON_EXERCISES
 from toolkit.errors import DatasetError
 from toolkit.evaluation import cross_validation
 from toolkit.evaluation.evaluate import models_of, score_run

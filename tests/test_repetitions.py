@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import MOVENET
-from toolkit.data.synthetic import SyntheticConfig, generate_dataset, square_keypoints
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+from toolkit.data.synthetic_motion import square_keypoints
 from workout_runtime.repetitions import count_repetitions, learn_motion
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import TINY_CONFIG
-from toolkit.data.synthetic import (EXERCISES, TEMPORAL_PAIR, Body, SyntheticConfig, generate_dataset,
-                                    plan_dataset, rhythm)
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset, plan_dataset
+from toolkit.data.synthetic_motion import EXERCISES, TEMPORAL_PAIR, Body, rhythm
 from workout_runtime.sampling import read_frames
 
 
@@ -130,7 +130,7 @@ def test_repetitions_are_recorded_with_their_times(tmp_path):
 
 
 def test_clips_cut_at_a_random_phase_count_only_whole_repetitions():
-    from toolkit.data.synthetic import continuous_schedule
+    from toolkit.data.synthetic_motion import continuous_schedule
 
     schedule = continuous_schedule(rep_seconds=2.0, phase0=0.5, duration_s=7.0, lift=0.25)
     # Cycles start at -1, 1, 3, 5, 7 s: whole ones are 1-3 and 3-5 (5-7 ends exactly at the video's end).

@@ -8,7 +8,8 @@ from toolkit.config import Config
 from toolkit.data.frames import extract_frames
 from toolkit.data.manifest import read_manifest
 from toolkit.data.pipeline import make_clip_dataset
-from toolkit.data.synthetic import TEMPORAL_PAIR, SyntheticConfig, generate_dataset
+from toolkit.data.synthetic import SyntheticConfig, generate_dataset
+from toolkit.data.synthetic_motion import TEMPORAL_PAIR
 from toolkit.models import build_encoder
 from toolkit.temporal.heads import build_lstm_head, build_transformer_head, build_vote_head
 from toolkit.temporal.layers import FramewiseApply, VotePooling

@@ -54,9 +54,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from workout_runtime import pose_layout as layout
+from workout_runtime.pose_signals import signal_matrix, signal_range
 
-SIGNALS = ("elbow_angle", "knee_angle", "hip_angle", "shoulder_angle", "torso_tilt", "body_height", "wrist_height")
 # The signals whose fall is a joint bending: the motion is turned so that bending is up.
 BENDING = ("elbow_angle", "knee_angle", "hip_angle")
 # Their share of the motion's direction below which it is turned by where it dwells instead (see _bending_sign).
@@ -65,8 +64,6 @@ MIN_BENDING = 0.1
 # length), learnt ranges or not: a still person's sway and a pose model's jitter stay well below it (synthetic
 # standing figure: 0.012; the smallest synthetic exercise: 0.49).
 MIN_SIGNAL_RANGE = 0.1
-# A wrist is never further than this from the hips, in torso lengths.
-WRIST_LIMIT = 3.0
 # With CountSettings.direction_from "changes": each signal less its median over this many seconds around.
 CHANGE_WINDOW_S = 3.0
 
@@ -158,70 +155,6 @@ class RepetitionCount:
                 "unconfirmed": self.unconfirmed, "repetitions": [dataclasses.asdict(r) for r in self.repetitions]}
 
 
-def _pair(features: np.ndarray, left: int, right: int) -> np.ndarray:
-    """Mean of a left and a right value where seen (a value of exactly 0 means unseen)."""
-    pair = features[:, [left, right]]
-    seen = pair != 0
-    return np.where(seen.any(1), (pair * seen).sum(1) / np.maximum(seen.sum(1), 1), np.nan)
-
-
-def _body(features: np.ndarray) -> np.ndarray:
-    return np.any(features[:, :layout.FRAME_FEATURES] != 0, axis=1)
-
-
-def signal_values(features: np.ndarray, name: str) -> np.ndarray:
-    """One candidate signal per frame from `(T, 64+)` pose features; NaN where it is unknown."""
-    features = np.asarray(features, dtype=np.float64)
-    body = _body(features)
-    if name in ("elbow_angle", "knee_angle", "hip_angle", "shoulder_angle"):
-        joint = name.split("_")[0]
-        values = _pair(features, layout.angle(f"left_{joint}"), layout.angle(f"right_{joint}"))
-    elif name == "torso_tilt":
-        tilt = features[:, layout.angle("torso_tilt")]
-        values = np.where(tilt != 0, tilt, np.nan)
-    elif name == "body_height":
-        # The body's centre in the frame, in body lengths (up is positive), as the heads' root motion.
-        scale = np.median(features[body, layout.SCALE]) if body.any() else 1.0
-        values = -features[:, layout.CENTRE_Y] / max(scale, 1e-3)
-    elif name == "wrist_height":
-        # Hip-centred, in torso lengths, up positive; clipped because a torso seen end-on measures almost
-        # nothing and would blow the value up by a hundred.
-        wrists = layout.coordinate("left_wrist", "y"), layout.coordinate("right_wrist", "y")
-        values = np.clip(-_pair(features, *wrists), -WRIST_LIMIT, WRIST_LIMIT)
-    else:
-        raise ValueError(f"Unknown signal. Received: name={name!r}; expected one of {list(SIGNALS)}")
-    return np.where(body, values, np.nan)
-
-
-def _prepare(values: np.ndarray, fps: float, smooth_s: float = DEFAULT_SETTINGS.smooth_s) -> np.ndarray | None:
-    """NaNs interpolated over, a moving average over `smooth_s`; None when fewer than 3 frames are known."""
-    known = ~np.isnan(values)
-    if known.sum() < 3:
-        return None
-    index = np.arange(len(values))
-    filled = np.interp(index, index[known], values[known])
-    width = max(1, int(round(fps * smooth_s)))
-    if width > 1:
-        kernel = np.ones(width) / width
-        filled = np.convolve(np.pad(filled, (width // 2, width - 1 - width // 2), mode="edge"), kernel, "valid")
-    return filled
-
-
-def signal_matrix(features: np.ndarray, fps: float, smooth_s: float = DEFAULT_SETTINGS.smooth_s
-                  ) -> tuple[np.ndarray, list[str]]:
-    """The known signals, one column each `(T, k)`, and their names."""
-    features = np.asarray(features, dtype=np.float64)
-    columns, names = [], []
-    for name in SIGNALS:
-        values = signal_values(features, name)
-        prepared = _prepare(values, fps, smooth_s)
-        if prepared is not None:
-            columns.append(prepared)
-            names.append(name)
-    matrix = np.stack(columns, axis=1) if columns else np.zeros((len(features), 0))
-    return matrix, names
-
-
 def _bending_sign(matrix: np.ndarray, names: list[str], direction: np.ndarray) -> float:
     """+1 or -1: the sign that makes the turning point the top of the motion.
 
@@ -271,12 +204,6 @@ def _motion_of(matrix: np.ndarray, names: list[str], fps: float, settings: Count
     direction = _principal_direction(source)
     direction = direction * _bending_sign(matrix, names, direction)
     return (matrix - matrix.mean(axis=0)) @ direction
-
-
-def signal_range(values: np.ndarray) -> float:
-    """The signal's spread: 95th minus 5th percentile of the known values (0 without any)."""
-    known = values[~np.isnan(values)]
-    return float(np.percentile(known, 95) - np.percentile(known, 5)) if len(known) >= 3 else 0.0
 
 
 def _rolling(values: np.ndarray, width: int, reduce) -> np.ndarray:
