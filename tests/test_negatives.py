@@ -19,6 +19,7 @@ from toolkit.evaluation import cross_validation
 from toolkit.evaluation.evaluate import models_of, score_run
 from toolkit.temporal.inference import VideoClassifier
 from toolkit.training.trainer import train_run
+from workout_runtime.repetitions import counting_label
 from workout_runtime.verdicts import OTHER, UNKNOWN, VideoPrediction
 
 
@@ -127,13 +128,13 @@ def _verdict(label, top, evidence=4, reason=None):
 
 
 def test_counting_is_never_silently_dropped_when_the_verdict_is_doubtful():
-    label, unconfirmed = VideoClassifier.counting_label([_verdict("squat", "squat")])
+    label, unconfirmed = counting_label([_verdict("squat", "squat")])
     assert (label, unconfirmed) == ("squat", None)
     doubtful = [_verdict(UNKNOWN, "squat", reason="low confidence"), _verdict(UNKNOWN, "lunge", reason="x"),
                 _verdict(UNKNOWN, "squat", reason="low confidence")]
-    assert VideoClassifier.counting_label(doubtful) == ("squat", "low confidence")
+    assert counting_label(doubtful) == ("squat", "low confidence")
     nobody = [_verdict(UNKNOWN, "squat", evidence=0, reason="too little evidence")]
-    assert VideoClassifier.counting_label(nobody) == (None, None)
+    assert counting_label(nobody) == (None, None)
 
 
 def test_a_fold_is_reused_only_under_the_settings_it_was_made_with(joined, tmp_path, monkeypatch):

@@ -23,18 +23,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import queue
-import threading
 from typing import Sequence
 
 import numpy as np
 
 from workout_runtime.errors import RunError
-from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions
+from workout_runtime.frame_geometry import fit_frames
+from workout_runtime.repetitions import Repetition, RepetitionCount, count_repetitions, counting_label
+from workout_runtime.sampling import read_and_encode
 from workout_runtime.verdicts import (ACCEPT_ALL, UNKNOWN, RejectionRule, Segment, VideoPrediction, make_verdict,
                                       merge_windows)
-from workout_runtime.frame_geometry import fit_frames
-from workout_runtime.sampling import read_frames
 from workout_runtime.video import Clip, header_duration_s, uniform_indices
 
 # Frames a second decoded for counting: a quick repetition (about a second) still spans 4 frames, and
@@ -139,67 +137,13 @@ class VideoPipeline:
         return fit_frames(frames, **self.geometry())
 
     def encode_video(self, path, num_frames: int | None = None, every_seconds: float | None = None,
-                     keep: Sequence[int] = (), chunk: int = 4) -> tuple[np.ndarray, Clip, np.ndarray]:
-        """Decodes and encodes in parallel, holding no decoded frame but the `keep`-th sampled ones.
-
-        Each sampled frame goes to a worker thread that encodes every `chunk`
-        frames while decoding goes on (OpenCV, TensorFlow and the light
-        runtimes release the GIL).
+                     keep: Sequence[int] = ()) -> tuple[np.ndarray, Clip, np.ndarray]:
+        """Decodes frames in this model's geometry and encodes them while decoding goes on (`read_and_encode`).
 
         Returns:
-            `(N, ...)` items, the clip (timestamps; no frames) and the kept frames.
+            `(N, ...)` items, the clip (timestamps; no frames) and the `keep`-th sampled frames.
         """
-        frames: queue.Queue = queue.Queue(maxsize=4 * chunk)
-        outputs: list[np.ndarray] = []
-        failure: list[BaseException] = []
-        kept: list[np.ndarray] = []
-        wanted, seen = set(int(k) for k in keep), [0]
-        done = object()
-
-        def worker() -> None:
-            batch: list[np.ndarray] = []
-            while True:
-                item = frames.get()
-                if failure:
-                    if item is done:
-                        return
-                    continue
-                try:
-                    if item is None:  # the reader restarted its pass
-                        batch.clear()
-                        outputs.clear()
-                        continue
-                    if item is not done:
-                        batch.append(item)
-                    if batch and (item is done or len(batch) == chunk):
-                        outputs.append(self.backend.encode(np.stack(batch)))
-                        batch = []
-                except BaseException as error:  # surfaced in the caller's thread
-                    failure.append(error)
-                if item is done:
-                    return
-
-        def on_frame(frame, index, time_s) -> None:
-            if frame is None:
-                kept.clear()
-                seen[0] = 0
-            elif seen[0] in wanted:
-                kept.append(frame)
-            seen[0] += frame is not None
-            frames.put(frame)
-
-        thread = threading.Thread(target=worker, daemon=True)
-        thread.start()
-        try:
-            clip = read_frames(path, num_frames, every_seconds=every_seconds, keep=False, on_frame=on_frame,
-                               **self.geometry())
-        finally:
-            frames.put(done)
-            thread.join()
-        if failure:
-            raise failure[0]
-        items = np.concatenate(outputs) if outputs else self.backend.encode(clip.frames)
-        return items, clip, np.stack(kept) if kept else clip.frames
+        return read_and_encode(path, self.backend.encode, num_frames, every_seconds, keep, **self.geometry())
 
     # --- items to verdicts ---
 
@@ -278,7 +222,7 @@ class VideoPipeline:
         for segment in segments:
             inside = (times_s >= segment.start_s) & (times_s < segment.end_s)
             covering = [w for w in windows if segment.start_s <= (w.start_s + w.end_s) / 2 <= segment.end_s]
-            label, unconfirmed = self.counting_label(covering) if segment.label == UNKNOWN \
+            label, unconfirmed = counting_label(covering) if segment.label == UNKNOWN \
                 else (segment.label, None)
             counts.append(self.count(items[inside], times_s[inside], label, unconfirmed=unconfirmed))
         return counts
@@ -355,24 +299,6 @@ class VideoPipeline:
             result.repetitions = [self._judge(features, times_s, r) for r in result.repetitions]
         return result
 
-    @staticmethod
-    def counting_label(verdicts: Sequence[VideoPrediction]) -> tuple[str | None, str | None]:
-        """(the exercise to count as, why it is unconfirmed) for a stretch with these verdicts.
-
-        A confirmed exercise counts as itself; an "unknown" stretch in which a
-        body was seen counts as its most frequent top exercise, marked
-        unconfirmed; a stretch where no body was seen is not counted (None).
-        """
-        named = [v.label for v in verdicts if not v.unknown]
-        if named:
-            return max(set(named), key=named.count), None
-        seen = [v for v in verdicts if v.frames_with_evidence > 0]
-        if not seen:
-            return None, None
-        tops = [v.top_label for v in seen]
-        top = max(set(tops), key=tops.count)
-        return top, next(v.unknown_reason for v in seen if v.top_label == top)
-
     def _judge(self, features: np.ndarray, times_s: np.ndarray, repetition: Repetition) -> Repetition:
         """The verdict on one repetition's frames, stretched or thinned to `num_frames` spread over it.
 
@@ -389,7 +315,7 @@ class VideoPipeline:
 
     def _whole_video_count(self, items, times_s, path, duration_s) -> tuple[VideoPrediction, RepetitionCount]:
         verdict = self.verdict(items[uniform_indices(len(items), self.num_frames)], str(path), 0.0, duration_s)
-        label, unconfirmed = self.counting_label([verdict])
+        label, unconfirmed = counting_label([verdict])
         return verdict, self.count(items, times_s, label, unconfirmed=unconfirmed)
 
     def classify_with_repetitions(self, path: str | os.PathLike,

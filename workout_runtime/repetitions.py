@@ -55,6 +55,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from workout_runtime.pose_signals import signal_matrix, signal_range
+from workout_runtime.verdicts import VideoPrediction
 
 # The signals whose fall is a joint bending: the motion is turned so that bending is up.
 BENDING = ("elbow_angle", "knee_angle", "hip_angle")
@@ -342,3 +343,21 @@ def count_repetitions(features: np.ndarray, fps: float, label: str | None = None
     repetitions = [Repetition(round(float(times[s]), 3), round(float(times[t]), 3), round(float(times[e]), 3))
                    for s, t, e in found]
     return RepetitionCount(len(repetitions), repetitions, "motion", values, times, reason)
+
+
+def counting_label(verdicts: Sequence[VideoPrediction]) -> tuple[str | None, str | None]:
+    """(the exercise to count as, why it is unconfirmed) for a stretch with these verdicts.
+
+    A confirmed exercise counts as itself; an "unknown" stretch in which a
+    body was seen counts as its most frequent top exercise, marked
+    unconfirmed; a stretch where no body was seen is not counted (None).
+    """
+    named = [v.label for v in verdicts if not v.unknown]
+    if named:
+        return max(set(named), key=named.count), None
+    seen = [v for v in verdicts if v.frames_with_evidence > 0]
+    if not seen:
+        return None, None
+    tops = [v.top_label for v in seen]
+    top = max(set(tops), key=tops.count)
+    return top, next(v.unknown_reason for v in seen if v.top_label == top)

@@ -12,6 +12,8 @@ unreliable across containers (a seek that misses falls back to a pass).
 from __future__ import annotations
 
 import os
+import queue
+import threading
 
 import cv2
 import numpy as np
@@ -233,3 +235,70 @@ def _read_uniform(path, capture, container, num_frames: int, size, seek_gap, on_
     frames, indices, stamps, _, all_stamps = _read_selected(
         path, by_index(uniform_indices(decoded, num_frames)), size, container_count, on_frame=on_frame, keep=keep)
     return _to_clip(path, frames, indices, stamps, all_stamps, container, size)
+
+def read_and_encode(path, encode, num_frames: int | None = None, every_seconds: float | None = None,
+                    keep=(), chunk: int = 4, **geometry) -> tuple[np.ndarray, Clip, np.ndarray]:
+    """`read_frames` with each sampled frame handed to `encode` while decoding goes on, holding no decoded frame
+    but the `keep`-th sampled ones.
+
+    A worker thread encodes every `chunk` frames (OpenCV, TensorFlow and the
+    light runtimes release the GIL), so decoding and the model overlap.
+
+    Args:
+        encode: `(n, H, W, 3)` uint8 frames -> `(n, ...)` items (also called on no frame at all).
+        geometry: `size` or `max_side`, as `read_frames` takes them.
+
+    Returns:
+        `(N, ...)` items, the clip (timestamps; no frames) and the kept frames.
+    """
+    frames: queue.Queue = queue.Queue(maxsize=4 * chunk)
+    outputs: list[np.ndarray] = []
+    failure: list[BaseException] = []
+    kept: list[np.ndarray] = []
+    wanted, seen = set(int(k) for k in keep), [0]
+    done = object()
+
+    def worker() -> None:
+        batch: list[np.ndarray] = []
+        while True:
+            item = frames.get()
+            if failure:
+                if item is done:
+                    return
+                continue
+            try:
+                if item is None:  # the reader restarted its pass
+                    batch.clear()
+                    outputs.clear()
+                    continue
+                if item is not done:
+                    batch.append(item)
+                if batch and (item is done or len(batch) == chunk):
+                    outputs.append(encode(np.stack(batch)))
+                    batch = []
+            except BaseException as error:  # surfaced in the caller's thread
+                failure.append(error)
+            if item is done:
+                return
+
+    def on_frame(frame, index, time_s) -> None:
+        if frame is None:
+            kept.clear()
+            seen[0] = 0
+        elif seen[0] in wanted:
+            kept.append(frame)
+        seen[0] += frame is not None
+        frames.put(frame)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    try:
+        clip = read_frames(path, num_frames, every_seconds=every_seconds, keep=False, on_frame=on_frame,
+                           **geometry)
+    finally:
+        frames.put(done)
+        thread.join()
+    if failure:
+        raise failure[0]
+    items = np.concatenate(outputs) if outputs else encode(clip.frames)
+    return items, clip, np.stack(kept) if kept else clip.frames
