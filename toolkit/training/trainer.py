@@ -211,6 +211,52 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
         DatasetError, LeakageError, RunError, ConfigError, WeightsUnavailableError, PoseModelError.
     """
     run_dir = Path(run_dir)
+    class_names, audit, parts = _checked_inputs(config, rows, subsets, aggregators, check_leakage)
+    info = encoder_info(config.model_name, config.image_size, config.person_gate)
+    from_scratch, fine_tune, plan = encoder_plan(config, info)
+    # Only an encoder that trains runs under tf.distribute: the heads are tiny and train in seconds on
+    # cached features, and Keras' LSTM does not split a last, smaller batch over replicas.
+    strategy = training_strategy(config.distribute) if from_scratch or fine_tune else tf.distribute.get_strategy()
+    num_replicas = replicas(strategy)
+    if not is_chief(strategy):
+        # Every worker of a multi-worker run trains in step; only the chief's run folder is the run.
+        run_dir = Path(tempfile.mkdtemp(prefix="worker-run-"))
+        log(f"multi-worker training: this worker writes to {run_dir}; the chief writes the run")
+    # The encoder is built before anything is written: missing weights stop the run here.
+    with strategy.scope():  # its variables live on the strategy's devices
+        encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir,
+                                config.person_gate)
+    run_info, resuming = _start_run_dir(run_dir, config, rows, subsets, class_names, info, aggregators, dataset,
+                                        audit, overwrite, log)
+    log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}"
+        + (f"; {num_replicas} replicas ({config.distribute})" if num_replicas > 1 else ""))
+    encoder, frame_head, features, frames = _train_frames(
+        config, encoder, rows, parts, class_names, info, from_scratch, fine_tune, strategy, run_dir,
+        feature_cache_dir, progress, verbose)
+    clips = {side: clip_arrays(part, features, class_names, config.frames_per_video) for side, part in parts.items()}
+    has_validation = len(frames["validation"]["labels"]) > 0
+    heads = {"vote": build_vote_head(frame_head, config.frames_per_video, config.vote_method)}
+    for aggregator in (a for a in SEQUENCE_AGGREGATORS if a in aggregators):
+        heads[aggregator] = fit_sequence_head(aggregator, clips["train"], clips["validation"] if has_validation
+                                              else None, len(class_names), config, info.pose_features,
+                                              run_dir / f"training_log_{aggregator}.csv", verbose)
+    encoder.trainable = False
+    other_class = class_names.index(OTHER) if OTHER in class_names else None
+    if other_class is not None:
+        log(f"negatives: {sum(1 for v in {r['video_id']: r for r in parts['train'] if r['label'] == OTHER})} "
+            f"training videos of '{OTHER}' (not an exercise)")
+    calibration = _calibrate(config, parts, frames, clips, features, class_names, heads, frame_head, info, other_class,
+                             log)
+    _save_models(run_dir, run_info, config, info, encoder, heads, calibration, clips, save_models)
+    _plot_logs(run_dir)
+    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
+    run_info.status = COMPLETE
+    run_info.write(run_dir)
+    return TrainedRun(run_dir, run_info, encoder, frame_head, heads, features)
+
+
+def _checked_inputs(config: Config, rows, subsets, aggregators, check_leakage: bool):
+    """(class names, the pixel audit or None, rows by subset), or the reason the data cannot train a run."""
     unknown = sorted(set(aggregators) - set(AGGREGATORS))
     if unknown:
         raise ValueError(f"Received: aggregators={list(aggregators)!r}; expected a subset of {list(AGGREGATORS)}")
@@ -231,21 +277,13 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     parts = split_rows(rows, subsets)
     if not parts["train"]:
         raise DatasetError("The split has no training videos; lower test_fraction and validation_fraction.")
-    info = encoder_info(config.model_name, config.image_size, config.person_gate)
-    from_scratch, fine_tune, plan = encoder_plan(config, info)
-    # Only an encoder that trains runs under tf.distribute: the heads are tiny and train in seconds on
-    # cached features, and Keras' LSTM does not split a last, smaller batch over replicas.
-    strategy = training_strategy(config.distribute) if from_scratch or fine_tune else tf.distribute.get_strategy()
-    num_replicas = replicas(strategy)
-    if not is_chief(strategy):
-        # Every worker of a multi-worker run trains in step; only the chief's run folder is the run.
-        run_dir = Path(tempfile.mkdtemp(prefix="worker-run-"))
-        log(f"multi-worker training: this worker writes to {run_dir}; the chief writes the run")
-    # The encoder is built before anything is written: missing weights stop the run here.
-    with strategy.scope():  # its variables live on the strategy's devices
-        encoder = build_encoder(config.model_name, config.image_size, config.weights, config.pose_model_dir,
-                                config.person_gate)
+    return class_names, audit, parts
 
+
+def _start_run_dir(run_dir: Path, config: Config, rows, subsets, class_names, info, aggregators, dataset, audit,
+                   overwrite: bool, log) -> tuple[RunInfo, bool]:
+    """Writes what a run folder holds before training (its config, classes, split and run.json in progress);
+    returns the run's info and whether an interrupted run is resumed."""
     resuming = prepare_run_dir(run_dir, config, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config_to_dict(config), indent=2))
@@ -259,11 +297,14 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
     if audit is not None:
         (run_dir / "leakage_audit.json").write_text(json.dumps(dataclasses.asdict(audit), indent=2))
         log(audit.describe())
-    log(("resuming the interrupted run in " if resuming else "training ") + f"{run_dir}: {plan}"
-        + (f"; {num_replicas} replicas ({config.distribute})" if num_replicas > 1 else ""))
+    return run_info, resuming
 
-    num_classes = len(class_names)
-    exclude = info.frame_head_exclude
+
+def _train_frames(config: Config, encoder, rows, parts, class_names, info, from_scratch: bool, fine_tune: bool,
+                  strategy, run_dir: Path, feature_cache_dir, progress: bool, verbose):
+    """The encoder (trained from scratch, fine-tuned or frozen), the frame head, every frame's features and the
+    frames' arrays by subset."""
+    num_classes, exclude, num_replicas = len(class_names), info.frame_head_exclude, replicas(strategy)
     frame_head = None
     if from_scratch:
         with strategy.scope():
@@ -273,11 +314,10 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                                                 class_names, run_dir, fine_tune=False, verbose=verbose,
                                                 replicas=num_replicas, strategy=strategy)
     cache_dir = run_dir / FEATURE_CACHE if from_scratch else Path(feature_cache_dir or run_dir / FEATURE_CACHE)
-    cache = FeatureCache(cache_dir, info.model_name, info.frame_size)
-    features = cache.get(encoder, rows, progress=progress)
+    features = FeatureCache(cache_dir, info.model_name, info.frame_size).get(encoder, rows, progress=progress)
     frames = {side: frame_arrays(part, features, class_names) for side, part in parts.items()}
-    has_validation = len(frames["validation"]["labels"]) > 0
     if frame_head is None:
+        has_validation = len(frames["validation"]["labels"]) > 0
         frame_head = fit_frame_head(frames["train"], frames["validation"] if has_validation else None, num_classes,
                                     config, exclude, run_dir / "training_log_frame_head.csv", verbose)
         if fine_tune:
@@ -291,20 +331,12 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
                                                     verbose=verbose, replicas=num_replicas, strategy=strategy)
             cache = FeatureCache(run_dir / FEATURE_CACHE, info.model_name, info.frame_size)
             features = cache.get(encoder, rows, progress=progress)
-    clips = {side: clip_arrays(part, features, class_names, config.frames_per_video) for side, part in parts.items()}
+    return encoder, frame_head, features, frames
 
-    heads = {"vote": build_vote_head(frame_head, config.frames_per_video, config.vote_method)}
-    for aggregator in (a for a in SEQUENCE_AGGREGATORS if a in aggregators):
-        heads[aggregator] = fit_sequence_head(aggregator, clips["train"], clips["validation"] if has_validation
-                                              else None, num_classes, config, info.pose_features,
-                                              run_dir / f"training_log_{aggregator}.csv", verbose)
-    encoder.trainable = False
-    other_class = class_names.index(OTHER) if OTHER in class_names else None
-    if other_class is not None:
-        log(f"negatives: {sum(1 for v in {r['video_id']: r for r in parts['train'] if r['label'] == OTHER})} "
-            f"training videos of '{OTHER}' (not an exercise)")
-    calibration = _calibrate(config, parts, frames, clips, features, class_names, heads, frame_head, info, other_class,
-                             log)
+
+def _save_models(run_dir: Path, run_info: RunInfo, config: Config, info, encoder, heads, calibration, clips,
+                 save_models: bool) -> None:
+    """Each aggregator's video model and rule into the run, and for pose runs each exercise's counting signal."""
     for aggregator, head in heads.items():
         entry = {"file": video_model_file(aggregator) if save_models else None, **calibration[aggregator]}
         if aggregator == "vote":
@@ -316,15 +348,11 @@ def train_run(config: Config, rows: Sequence[Mapping], subsets: Sequence[str], r
             model.save(run_dir / entry["file"])
         run_info.aggregators[aggregator] = entry
     if info.pose_features:  # which signal each exercise's repetitions are counted on
+        class_names = run_info.class_names
         by_class = {name: [clip for clip, label in zip(clips["train"]["features"], clips["train"]["labels"])
                            if label == k] for k, name in enumerate(class_names) if name != OTHER}
         # Training clips are T frames spread over each video: their rate is T per video, about 4 a second.
         run_info.repetitions = learn_motion(by_class)
-    _plot_logs(run_dir)
-    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
-    run_info.status = COMPLETE
-    run_info.write(run_dir)
-    return TrainedRun(run_dir, run_info, encoder, frame_head, heads, features)
 
 
 def _plot_logs(run_dir: Path) -> None:
