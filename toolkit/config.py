@@ -126,39 +126,24 @@ class Config:
         Raises:
             ConfigError: naming the field, the value received and what is allowed.
         """
-        def fail(name: str, expected: str) -> None:
-            raise ConfigError(f"Invalid config field '{name}'. Received: {name}={getattr(self, name)!r}; "
-                              f"expected {expected}.")
+        check = _FieldCheck(self)
+        self._validate_encoder(check)
+        self._validate_heads(check)
+        self._validate_training(check)
+        self._validate_paths(check, existing_paths)
+        return self
 
-        def choice(name: str, options: Iterable[str]) -> None:
-            if getattr(self, name) not in options:
-                fail(name, f"one of {list(options)}")
-
-        def integer(name: str, low: int) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                fail(name, f"an integer >= {low}")
-
-        def fraction(name: str, low: float, high: float) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
-                fail(name, f"a number in [{low}, {high})")
-
-        def positive(name: str) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                fail(name, "a positive number")
-
+    def _validate_encoder(self, check: "_FieldCheck") -> None:
         try:
             info = encoder_info(self.model_name, 224)
         except UnknownModelError:
-            fail("model_name", f"one of {list(MODEL_NAMES)}, or a pose and a pixel encoder joined by '+' "
+            check.fail("model_name", f"one of {list(MODEL_NAMES)}, or a pose and a pixel encoder joined by '+' "
                                f"(e.g. 'movenet_thunder+efficientnet_lite0')")
         if self.weights is not None and info.pixel is not None:  # pose encoders ignore weights
             if not isinstance(self.weights, str):
-                fail("weights", "'imagenet', a path to a weights file, or None")
+                check.fail("weights", "'imagenet', a path to a weights file, or None")
             if self.weights != "imagenet" and not Path(self.weights).is_file():
-                fail("weights", "'imagenet', None, or the path of an existing weights file "
+                check.fail("weights", "'imagenet', None, or the path of an existing weights file "
                                 "(the file was not found)")
         if info.pose and info.pixel and (self.weights is None or not PIXEL_ENCODERS[info.pixel].pretrained):
             raise ConfigError(
@@ -167,7 +152,7 @@ class Config:
                 f"pretrained one: efficientnet_lite0 or efficientnet_b0 with weights='imagenet' or a weights file.")
         if self.person_gate is not None:
             if self.person_gate not in POSE_ENCODERS:
-                fail("person_gate", f"None or one of {list(POSE_ENCODERS)}")
+                check.fail("person_gate", f"None or one of {list(POSE_ENCODERS)}")
             if info.pose is not None or info.pixel is None or self.weights is None \
                     or not PIXEL_ENCODERS[info.pixel].pretrained or self.fine_tune_epochs:
                 raise ConfigError(
@@ -176,43 +161,47 @@ class Config:
                     f"{self.fine_tune_epochs!r}; a person gate goes on a pretrained, frozen pixel encoder "
                     f"(efficientnet_lite0 or efficientnet_b0 with weights, fine_tune_epochs = 0). Pose runs gate on "
                     f"their own keypoints: set person_gate = None.")
-        integer("image_size", 32)
-        fraction("dropout", 0.0, 1.0)
-        integer("frames_per_video", 1)
-        choice("temporal", TEMPORAL_AGGREGATORS)
-        choice("vote_method", VOTE_METHODS)
-        integer("frame_head_units", 0)
-        integer("lstm_units", 1)
-        integer("transformer_units", 4)
+
+    def _validate_heads(self, check: "_FieldCheck") -> None:
+        check.integer("image_size", 32)
+        check.fraction("dropout", 0.0, 1.0)
+        check.integer("frames_per_video", 1)
+        check.choice("temporal", TEMPORAL_AGGREGATORS)
+        check.choice("vote_method", VOTE_METHODS)
+        check.integer("frame_head_units", 0)
+        check.integer("lstm_units", 1)
+        check.integer("transformer_units", 4)
         if isinstance(self.transformer_units, int) and self.transformer_units % 4:
-            fail("transformer_units", "a multiple of 4 (the transformer has 4 attention heads)")
-        integer("transformer_layers", 1)
-        fraction("accept_rate", 0.5, 1.0)
+            check.fail("transformer_units", "a multiple of 4 (the transformer has 4 attention heads)")
+        check.integer("transformer_layers", 1)
+        check.fraction("accept_rate", 0.5, 1.0)
         if self.negatives is not None and (not isinstance(self.negatives, (str, os.PathLike)) or not str(self.negatives)):
-            fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
-        choice("rejection_score", ("auto", *REJECTION_SCORES))
-        choice("operating_point", OPERATING_POINTS)
+            check.fail("negatives", "None, or the folder of non-exercise videos with a manifest.csv naming each one's group")
+        check.choice("rejection_score", ("auto", *REJECTION_SCORES))
+        check.choice("operating_point", OPERATING_POINTS)
         if self.rejection_score == "exercise_probability" and self.negatives is None:
             raise ConfigError("Invalid config fields 'rejection_score' and 'negatives'. Received: "
                               "rejection_score='exercise_probability', negatives=None; 1 - P(other) needs a run that "
                               "learnt an 'other' class: give negatives (a folder of non-exercise videos, --negatives "
                               "DIR), or use rejection_score='auto' or 'max_probability'.")
+
+    def _validate_training(self, check: "_FieldCheck") -> None:
         if self.calibration_folds != 0:
-            integer("calibration_folds", 2)
-        integer("batch_size", 1)
-        integer("sequence_batch_size", 1)
-        integer("epochs", 0)
-        integer("fine_tune_epochs", 0)
-        positive("learning_rate")
-        positive("fine_tune_learning_rate")
-        integer("fine_tune_layers", 0)
-        integer("head_epochs", 0)
-        positive("sequence_learning_rate")
+            check.integer("calibration_folds", 2)
+        check.integer("batch_size", 1)
+        check.integer("sequence_batch_size", 1)
+        check.integer("epochs", 0)
+        check.integer("fine_tune_epochs", 0)
+        check.positive("learning_rate")
+        check.positive("fine_tune_learning_rate")
+        check.integer("fine_tune_layers", 0)
+        check.integer("head_epochs", 0)
+        check.positive("sequence_learning_rate")
         if not isinstance(self.augment, bool):
-            fail("augment", "True or False")
-        integer("early_stopping_patience", 0)
-        fraction("validation_fraction", 0.0, 1.0)
-        fraction("test_fraction", 0.0, 1.0)
+            check.fail("augment", "True or False")
+        check.integer("early_stopping_patience", 0)
+        check.fraction("validation_fraction", 0.0, 1.0)
+        check.fraction("test_fraction", 0.0, 1.0)
         if self.validation_fraction + self.test_fraction >= 1.0:
             raise ConfigError(
                 "Invalid config fields 'validation_fraction' and 'test_fraction'. Received: "
@@ -220,21 +209,52 @@ class Config:
                 "expected their sum to be below 1 so that some data is left to train on.")
         if not isinstance(self.distribute, str) or \
                 not re.fullmatch(r"none|multiworker|mirrored(:[^,]+(,[^,]+)*)?", self.distribute):
-            fail("distribute", f"one of {list(DISTRIBUTE_CHOICES)}")
-        integer("folds", 2)
+            check.fail("distribute", f"one of {list(DISTRIBUTE_CHOICES)}")
+        check.integer("folds", 2)
         if isinstance(self.near_duplicate_tolerance, bool) or not isinstance(self.near_duplicate_tolerance,
                                                                              (int, float)) \
                 or not 0 <= self.near_duplicate_tolerance <= 1:
-            fail("near_duplicate_tolerance", "a share in [0, 1] (1 accepts any near-identical frames across the split)")
-        integer("seed", 0)
+            check.fail("near_duplicate_tolerance", "a share in [0, 1] (1 accepts any near-identical frames across the split)")
+
+    def _validate_paths(self, check: "_FieldCheck", existing_paths: Iterable[str]) -> None:
+        check.integer("seed", 0)
         for name in ("pose_model_dir", "video_dir", "frames_dir", "runs_dir"):
             if not isinstance(getattr(self, name), (str, os.PathLike)) or not str(getattr(self, name)):
-                fail(name, "a folder path")
+                check.fail(name, "a folder path")
         for name in existing_paths:
             if not Path(getattr(self, name)).is_dir():
-                fail(name, "an existing folder (it was not found; create it, or point the field "
+                check.fail(name, "an existing folder (it was not found; create it, or point the field "
                            "or its command-line flag at your data)")
-        return self
+
+
+class _FieldCheck:
+    """Checks of one config's fields, each failing with a `ConfigError` that names the field and its value."""
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def fail(self, name: str, expected: str) -> None:
+        raise ConfigError(f"Invalid config field '{name}'. Received: {name}={getattr(self.config, name)!r}; "
+                          f"expected {expected}.")
+
+    def choice(self, name: str, options: Iterable[str]) -> None:
+        if getattr(self.config, name) not in options:
+            self.fail(name, f"one of {list(options)}")
+
+    def integer(self, name: str, low: int) -> None:
+        value = getattr(self.config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            self.fail(name, f"an integer >= {low}")
+
+    def fraction(self, name: str, low: float, high: float) -> None:
+        value = getattr(self.config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
+            self.fail(name, f"a number in [{low}, {high})")
+
+    def positive(self, name: str) -> None:
+        value = getattr(self.config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            self.fail(name, "a positive number")
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(Config)}

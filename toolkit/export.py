@@ -182,6 +182,29 @@ def _export_onnx(model, spec, out: Path, quantize: str) -> None:
 PARITY_TOLERANCE = {"none": 1e-3, "float16": 2e-2, "int8": 0.1}
 
 
+def _checked_parity(staged: Exported, clips: int, fmt: str, quantize: str) -> dict:
+    """The staged artifact's parity with the Keras model on `clips` held-out clips, or the `ExportError` that keeps
+    it from being written."""
+    info = read_run_info(staged.run_dir)
+    try:
+        parity = check_parity(staged, run_clips(staged.run_dir, info, "test", clips))
+    except (ExportError, RunError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a runtime that cannot run the artifact raises many types
+        raise ExportError(f"The {fmt} artifact ({quantize}) fails on the run's held-out clips "
+                          f"({type(error).__name__}: {str(error)[:200]}). Nothing was written; try another "
+                          f"--quantize.") from None
+    tolerance = PARITY_TOLERANCE[quantize]
+    if (parity["max_abs_difference"] > tolerance or parity["top1_agreement"] < 1.0
+            or parity["evidence_agreement"] < 1.0):
+        raise ExportError(
+            f"The {fmt} artifact ({quantize}) differs from the Keras model on {parity['clips']} held-out "
+            f"clips: largest probability difference {parity['max_abs_difference']:.2e} (allowed "
+            f"{tolerance:g}), same top class on {parity['top1_agreement']:.0%}, same evidence on "
+            f"{parity['evidence_agreement']:.0%}. Nothing was written; try another --quantize.")
+    return parity
+
+
 def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = None, fmt: str = "tflite",
                aggregator: str | None = None, quantize: str = "none", check: int = 0) -> Exported:
     """Exports one aggregator of a run.
@@ -238,24 +261,8 @@ def export_run(run_dir: str | os.PathLike, out_path: str | os.PathLike | None = 
         staged_contract = target.with_name(target.name + ".json")
         staged_contract.write_text(json.dumps(contract, indent=2))
         if check > 0:  # on the staged artifact: a failing one never reaches `out`
-            try:
-                parity = check_parity(Exported(target, staged_contract, contract, run_dir),
-                                      run_clips(run_dir, info, "test", check))
-            except (ExportError, RunError):
-                raise
-            except Exception as error:  # noqa: BLE001 - a runtime that cannot run the artifact raises many types
-                raise ExportError(f"The {fmt} artifact ({quantize}) fails on the run's held-out clips "
-                                  f"({type(error).__name__}: {str(error)[:200]}). Nothing was written; try another "
-                                  f"--quantize.") from None
-            tolerance = PARITY_TOLERANCE[quantize]
-            if (parity["max_abs_difference"] > tolerance or parity["top1_agreement"] < 1.0
-                    or parity["evidence_agreement"] < 1.0):
-                raise ExportError(
-                    f"The {fmt} artifact ({quantize}) differs from the Keras model on {parity['clips']} held-out "
-                    f"clips: largest probability difference {parity['max_abs_difference']:.2e} (allowed "
-                    f"{tolerance:g}), same top class on {parity['top1_agreement']:.0%}, same evidence on "
-                    f"{parity['evidence_agreement']:.0%}. Nothing was written; try another --quantize.")
-            contract["parity"] = parity
+            contract["parity"] = _checked_parity(Exported(target, staged_contract, contract, run_dir), check, fmt,
+                                                 quantize)
             staged_contract.write_text(json.dumps(contract, indent=2))
         if out.is_dir():
             shutil.rmtree(out)

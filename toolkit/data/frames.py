@@ -232,6 +232,49 @@ def extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, **o
         return _extract_frames(video_dir, out_dir, **options)
 
 
+def _checked_sampling(num_frames, every_seconds) -> int | None:
+    """Frames per video (None when sampling by period), or the `DatasetError` for a bad setting."""
+    if every_seconds is not None:
+        if not every_seconds > 0:
+            raise DatasetError(f"Received: every_seconds={every_seconds!r}; expected a positive number of seconds.")
+        return None
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+        raise DatasetError(f"Received: num_frames={num_frames!r}; expected a positive integer (frames per video).")
+    return num_frames
+
+
+def _start_output(out: Path, settings: dict, video_dir, group_source: str) -> None:
+    """Records the extraction's settings in `out`, or refuses an `out` extracted with other settings."""
+    settings_path = out / "extraction.json"
+    if settings_path.is_file():
+        previous = json.loads(settings_path.read_text()).get("settings")
+        if previous != settings:
+            raise DatasetError(f"'{out}' holds frames extracted with settings {previous}; this run asks for "
+                               f"{settings}. Use another output folder, or delete '{out}' to start over.")
+    out.mkdir(parents=True, exist_ok=True)
+    settings_path.write_text(json.dumps({"settings": settings, "video_dir": str(video_dir),
+                                         "group_source": group_source}, indent=2))
+
+
+def _extract_with_beam(todo, out: Path, settings: dict, jpeg_quality: int, beam_options,
+                       results: dict) -> list[tuple[str, str]]:
+    """The videos `todo` extracted by an Apache Beam pipeline; their rows go into `results`, failures returned."""
+    from toolkit.data.beam_pipeline import run_extraction
+
+    extract = functools.partial(extract_element, out_dir=str(out), num_frames=settings["num_frames"],
+                                every_seconds=settings["every_seconds"], size=settings["size"],
+                                jpeg_quality=jpeg_quality)
+    failed = run_extraction(todo, out, extract, beam_options)
+    unreadable = {path for path, _ in failed}
+    for entry in todo:
+        rows = _read_done(out / entry.video_id)
+        if rows is not None:
+            results[entry.video_id] = rows
+        elif str(entry.path) not in unreadable:
+            failed.append((str(entry.path), "the pipeline wrote no frames for it"))
+    return failed
+
+
 def _extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
                    num_frames: int | None = 16, every_seconds: float | None = None,
                    size: int | tuple[int, int] | None = None, group_csv=None, group_pattern=None,
@@ -268,12 +311,7 @@ def _extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
 
     from toolkit.data.splits import groups_per_class
 
-    if every_seconds is not None:
-        num_frames = None
-        if not every_seconds > 0:
-            raise DatasetError(f"Received: every_seconds={every_seconds!r}; expected a positive number of seconds.")
-    elif isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
-        raise DatasetError(f"Received: num_frames={num_frames!r}; expected a positive integer (frames per video).")
+    num_frames = _checked_sampling(num_frames, every_seconds)
     entries, notes = discover_videos(video_dir)
     groups, group_source = resolve_groups(entries, video_dir, group_csv, group_pattern, one_group_per_video)
     beam_options = None
@@ -284,45 +322,17 @@ def _extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     out = Path(out_dir)
     settings = {"num_frames": num_frames, "every_seconds": every_seconds,
                 "size": list(size) if isinstance(size, (tuple, list)) else size}
-    settings_path = out / "extraction.json"
-    if settings_path.is_file():
-        previous = json.loads(settings_path.read_text()).get("settings")
-        if previous != settings:
-            raise DatasetError(f"'{out}' holds frames extracted with settings {previous}; this run asks for "
-                               f"{settings}. Use another output folder, or delete '{out}' to start over.")
-    out.mkdir(parents=True, exist_ok=True)
-    settings_path.write_text(json.dumps({"settings": settings, "video_dir": str(video_dir),
-                                         "group_source": group_source}, indent=2))
-
-    results: dict[str, list[dict]] = {}
-    failed: list[tuple[str, str]] = []
-    todo = []
-    for entry in entries:
-        done = _read_done(out / entry.video_id)
-        if done is not None:
-            results[entry.video_id] = done
-        else:
-            todo.append(entry)
-    resumed = len(results)
-
-    def work(entry: VideoEntry):
-        return entry, *extract_video(entry, out, num_frames, every_seconds, size, jpeg_quality)
-
+    _start_output(out, settings, video_dir, group_source)
+    results = {e.video_id: rows for e in entries if (rows := _read_done(out / e.video_id)) is not None}
+    todo, resumed = [e for e in entries if e.video_id not in results], len(results)
     if runner is not None:
-        from toolkit.data.beam_pipeline import run_extraction
-
-        extract = functools.partial(extract_element, out_dir=str(out), num_frames=num_frames,
-                                    every_seconds=every_seconds, size=list(size) if isinstance(size, tuple) else size,
-                                    jpeg_quality=jpeg_quality)
-        failed = run_extraction(todo, out, extract, beam_options)
-        unreadable = {path for path, _ in failed}
-        for entry in todo:
-            rows = _read_done(out / entry.video_id)
-            if rows is not None:
-                results[entry.video_id] = rows
-            elif str(entry.path) not in unreadable:
-                failed.append((str(entry.path), "the pipeline wrote no frames for it"))
+        failed = _extract_with_beam(todo, out, settings, jpeg_quality, beam_options, results)
     else:
+        failed = []
+
+        def work(entry: VideoEntry):
+            return entry, *extract_video(entry, out, num_frames, every_seconds, size, jpeg_quality)
+
         with tqdm(total=len(entries), initial=resumed, desc="extracting frames", unit="video",
                   disable=not progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
             for entry, rows, reason in pool.map(work, todo):
@@ -336,11 +346,8 @@ def _extract_frames(video_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     if not results:
         listing = "; ".join(f"{p}: {r}" for p, r in failed[:5])
         raise DatasetError(f"No video under '{video_dir}' could be read ({len(failed)} failed: {listing}).")
-    manifest_rows = []
-    for entry in entries:
-        for row in results.get(entry.video_id, []):
-            manifest_rows.append({**row, "label": entry.label, "video_id": entry.video_id,
-                                  "group": groups[entry.video_id]})
+    manifest_rows = [{**row, "label": entry.label, "video_id": entry.video_id, "group": groups[entry.video_id]}
+                     for entry in entries for row in results.get(entry.video_id, [])]
     manifest = write_manifest(out / MANIFEST_NAME, manifest_rows)
     per_class = groups_per_class([r["label"] for r in manifest_rows], [r["group"] for r in manifest_rows])
     return ExtractionReport(manifest, len(todo) - len(failed), resumed, failed, len(manifest_rows), group_source,

@@ -158,6 +158,68 @@ def fit_custom_loop(model: keras.Model, strategy: tf.distribute.Strategy, train_
     weight_of_class = tf.constant([weights.get(i, 0.0) for i in range(len(class_names))], tf.float32)
     with strategy.scope():
         optimizer = keras.optimizers.Adam(learning_rate)
+    train_step = _train_step(model, strategy, optimizer, weight_of_class, global_batch)
+
+    def validation_scores() -> tuple[float, float]:
+        return _validation_scores(model, validation)
+
+    def agreed(value: float) -> float:
+        """The mean over the workers of a number each computed, so that all take the same decision with it."""
+        per_replica = strategy.run(lambda: tf.constant(value, tf.float32))
+        return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None))
+
+    chief = is_chief(strategy)
+    # Saving reads the mirrored variables with collective ops, so every worker saves; only the chief's file is kept.
+    scratch = Path(tempfile.mkdtemp(prefix="worker-checkpoint-")) / checkpoint.name
+
+    def save() -> None:
+        model.save(checkpoint if chief else scratch)
+
+    try:
+        _loop(model, epochs, steps, global_batch, batches, train_step, validation_scores if validation is not None
+              else None, agreed, save, best, fine_tune, chief, log, config.early_stopping_patience)
+    finally:  # interrupted or not, a worker's scratch checkpoint goes
+        shutil.rmtree(scratch.parent, ignore_errors=True)
+
+
+def _loop(model, epochs: int, steps: int, global_batch: int, batches, train_step, validation_scores, agreed, save,
+          best: float | None, fine_tune: bool, chief: bool, log: Path, patience: int) -> None:
+    """The epochs of `fit_custom_loop`: train, score, keep the best weights, stop early."""
+    if best is None and fine_tune and validation_scores is not None:  # stage 1's level: fine-tuning must beat it
+        best = agreed(validation_scores()[0])
+        save()
+    best = math.inf if best is None else best
+    best_weights, waited = None, 0
+    for epoch in range(epochs):
+        results = np.array([[float(value) for value in train_step(next(batches))] for _ in range(steps)])
+        loss, accuracy = float(results[:, 0].mean()), float(results[:, 1].sum() / (steps * global_batch))
+        val_loss, val_accuracy = validation_scores() if validation_scores is not None else ("NA", "NA")
+        monitored = agreed(val_loss) if validation_scores is not None else loss
+        if chief:
+            _append_log(log, [epoch, accuracy, loss, val_accuracy, val_loss])
+        if monitored < best:
+            best, best_weights, waited = monitored, model.get_weights(), 0
+            save()
+        else:
+            waited += 1
+            if waited > patience:
+                break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+
+
+def _append_log(log: Path, row: list) -> None:
+    """One epoch's row of a training log (CSV, as Keras' CSVLogger writes it)."""
+    new = not log.is_file()
+    with open(log, "a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(["epoch", "accuracy", "loss", "val_accuracy", "val_loss"])
+        writer.writerow(row)
+
+
+def _train_step(model, strategy, optimizer, weight_of_class, global_batch: int):
+    """One distributed step: every replica's class-weighted loss and gradients, summed over replicas."""
 
     def replica_step(images, labels):
         with tf.GradientTape() as tape:
@@ -176,53 +238,18 @@ def fit_custom_loop(model: keras.Model, strategy: tf.distribute.Strategy, train_
         return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
                 strategy.reduce(tf.distribute.ReduceOp.SUM, right, axis=None))
 
-    def validation_scores() -> tuple[float, float]:
-        total, right, count = 0.0, 0.0, 0
-        for images, labels in validation:
-            probabilities = model(images, training=False)
-            per_frame = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-            total += float(tf.reduce_sum(per_frame))
-            right += float(tf.reduce_sum(tf.cast(tf.argmax(probabilities, -1, output_type=labels.dtype) == labels,
-                                                 tf.float32)))
-            count += int(tf.size(labels))
-        return total / max(1, count), right / max(1, count)
+    return train_step
 
-    def agreed(value: float) -> float:
-        """The mean over the workers of a number each computed, so that all take the same decision with it."""
-        per_replica = strategy.run(lambda: tf.constant(value, tf.float32))
-        return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None))
 
-    chief = is_chief(strategy)
-    # Saving reads the mirrored variables with collective ops, so every worker saves; only the chief's file is kept.
-    scratch = Path(tempfile.mkdtemp(prefix="worker-checkpoint-")) / checkpoint.name
+def _validation_scores(model, validation) -> tuple[float, float]:
+    """Mean loss and accuracy of `model` on a validation dataset of (images, labels) batches."""
+    total, right, count = 0.0, 0.0, 0
+    for images, labels in validation:
+        probabilities = model(images, training=False)
+        per_frame = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+        total += float(tf.reduce_sum(per_frame))
+        right += float(tf.reduce_sum(tf.cast(tf.argmax(probabilities, -1, output_type=labels.dtype) == labels,
+                                             tf.float32)))
+        count += int(tf.size(labels))
+    return total / max(1, count), right / max(1, count)
 
-    def save() -> None:
-        model.save(checkpoint if chief else scratch)
-
-    if best is None and fine_tune and validation is not None:  # stage 1's level: fine-tuning must beat it
-        best = agreed(validation_scores()[0])
-        save()
-    best = math.inf if best is None else best
-    best_weights, waited = None, 0
-    for epoch in range(epochs):
-        results = np.array([[float(value) for value in train_step(next(batches))] for _ in range(steps)])
-        loss, accuracy = float(results[:, 0].mean()), float(results[:, 1].sum() / (steps * global_batch))
-        val_loss, val_accuracy = validation_scores() if validation is not None else ("NA", "NA")
-        monitored = agreed(val_loss) if validation is not None else loss
-        if chief:
-            new = not log.is_file()
-            with open(log, "a", newline="") as f:
-                writer = csv.writer(f)
-                if new:
-                    writer.writerow(["epoch", "accuracy", "loss", "val_accuracy", "val_loss"])
-                writer.writerow([epoch, accuracy, loss, val_accuracy, val_loss])
-        if monitored < best:
-            best, best_weights, waited = monitored, model.get_weights(), 0
-            save()
-        else:
-            waited += 1
-            if waited > config.early_stopping_patience:
-                break
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    shutil.rmtree(scratch.parent, ignore_errors=True)
