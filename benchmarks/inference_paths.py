@@ -12,7 +12,10 @@ through `classify` (16 frames spread over the video), and the run also through `
 comparison shows changes of behaviour, not of float summation order.
 
 With --compare, prints how many results differ from the earlier file, path by path, and exits 1 if any
-verdict (label, top class, segments, repetition count) changed.
+verdict (label, top class, segments, repetition count) changed. Run it on a checkout before a change and on one
+after (BENCHMARKS.md, version 0.6).
+
+    python benchmarks/inference_paths.py --smoke   # a tiny run, its LiteRT export, synthetic clips (CI); no figures
 """
 
 from __future__ import annotations
@@ -112,16 +115,35 @@ def compare(before: dict, after: dict) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="a run folder; its exports are read from RUN/../export")
-    parser.add_argument("--videos", required=True, help="a folder of class folders of videos")
-    parser.add_argument("--out", required=True, help="where to write the results (JSON)")
+    parser.add_argument("--run", help="a run folder; its exports are read from RUN/../export")
+    parser.add_argument("--videos", help="a folder of class folders of videos")
+    parser.add_argument("--out", help="where to write the results (JSON)")
     parser.add_argument("--compare", help="an earlier --out file to compare with")
     parser.add_argument("--timeline-clips", type=int, default=6,
                         help="clips that also go through every export's timeline and in-memory paths (default 6)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a run trained for a moment, its LiteRT export and its synthetic videos, compared with "
+                             "themselves (CI); no figures")
     args = parser.parse_args(argv)
     from workout_runtime.video import VIDEO_EXTENSIONS
 
+    if args.smoke:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from smoke import tiny_trained_run
+        from toolkit.export import export_run
+
+        run = tiny_trained_run("inference_paths")
+        export_run(run, run.parent / "export" / "vote.tflite", "tflite", "vote")
+        args.run, args.videos, args.out = str(run), str(run.parent / "videos"), str(run.parent / "paths.json")
+        args.timeline_clips = 2
+        first = collect(run, sorted((run.parent / "videos").rglob("*.mp4"))[:3], args.timeline_clips)
+        Path(args.out).write_text(json.dumps(first))
+        args.compare = args.out
+    elif not (args.run and args.videos and args.out):
+        parser.error("--run, --videos and --out are required (or --smoke)")
+
     videos = sorted(p for p in Path(args.videos).rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
+    videos = videos[:3] if args.smoke else videos
     if not videos:
         parser.error(f"no video under {args.videos!r}")
     result = collect(Path(args.run), videos, args.timeline_clips)
