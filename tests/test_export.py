@@ -43,7 +43,8 @@ def pose_run(synthetic_frames, tmp_path_factory):
 
 # The vote artifacts are checked on every inference path by test_every_backend_gives_the_keras_results; the
 # sequence heads' pose artifacts take a minute more and run with the slow tests.
-@pytest.mark.parametrize("kind, aggregator", [("pixel", "lstm"), ("pixel", "transformer"),
+@pytest.mark.parametrize("kind, aggregator", [("pixel", "lstm"),
+                                              pytest.param("pixel", "transformer", marks=pytest.mark.slow),
                                               pytest.param("pose", "lstm", marks=pytest.mark.slow),
                                               pytest.param("pose", "transformer", marks=pytest.mark.slow)])
 def test_float_artifacts_match_the_keras_model(kind, aggregator, request, tmp_path):
@@ -78,37 +79,54 @@ def _every_path(pipeline, video, frames) -> dict:
             "analyse_segments": analysis.segments}
 
 
+def _same_results_through_every_backend(run, videos, tmp_path) -> None:
+    from toolkit.export import artifact_classifier
+    from toolkit.temporal.inference import VideoClassifier
+
+    pipelines = {"keras": VideoClassifier.from_run(run, "vote")}
+    for fmt, suffix in (("savedmodel", ""), ("tflite", ".tflite"), ("onnx", ".onnx")):
+        pipelines[fmt] = artifact_classifier(export_run(run, tmp_path / f"vote{suffix}", fmt, "vote", check=0).path)
+    for video in videos:
+        _same_results(pipelines, video)
+
+
+def _same_results(pipelines, video) -> None:
+    from workout_runtime.sampling import read_frames
+
+    frames = read_frames(video, 6, max_side=640).frames
+    expected = _every_path(pipelines["keras"], video, frames)
+    assert len(expected["timeline"]) >= 3 and expected["segments"] == expected["analyse_segments"]
+    for backend, pipeline in list(pipelines.items())[1:]:
+        got = _every_path(pipeline, video, frames)
+        for path, results in expected.items():
+            if path.endswith("segments"):
+                assert [(s.label, s.start_s, s.end_s) for s in got[path]] == \
+                    [(s.label, s.start_s, s.end_s) for s in results], (backend, path)
+                np.testing.assert_allclose([s.confidence for s in got[path]], [s.confidence for s in results],
+                                           atol=1e-4)
+                continue
+            assert len(got[path]) == len(results), (backend, path)
+            for mine, theirs in zip(got[path], results):
+                np.testing.assert_allclose(mine.pop("probabilities"), theirs["probabilities"], atol=1e-4,
+                                           err_msg=f"{backend} {path}")
+                assert mine == {k: v for k, v in theirs.items() if k != "probabilities"}, (backend, path)
+
+
 @pytest.mark.parametrize("kind", ["pixel", "pose"])
 def test_every_backend_gives_the_keras_results(kind, request, synthetic_videos, tmp_path):
     """One pipeline over four backends: a Keras run, its SavedModel, LiteRT and ONNX exports give the same verdicts,
     timelines, in-memory verdicts, image verdicts and analyses."""
-    from toolkit.export import artifact_classifier
-    from toolkit.temporal.inference import VideoClassifier
-    from workout_runtime.sampling import read_frames
+    _same_results_through_every_backend(request.getfixturevalue(f"{kind}_run"),
+                                        sorted((synthetic_videos / "squat").glob("*.mp4"))[:1], tmp_path)
 
-    run = request.getfixturevalue(f"{kind}_run")
-    pipelines = {"keras": VideoClassifier.from_run(run, "vote")}
-    for fmt, suffix in (("savedmodel", ""), ("tflite", ".tflite"), ("onnx", ".onnx")):
-        pipelines[fmt] = artifact_classifier(export_run(run, tmp_path / f"vote{suffix}", fmt, "vote", check=0).path)
-    for exercise in ("squat", "push_up"):
-        video = sorted((synthetic_videos / exercise).glob("*.mp4"))[0]
-        frames = read_frames(video, 6).frames
-        expected = _every_path(pipelines["keras"], video, frames)
-        assert len(expected["timeline"]) >= 3 and expected["segments"] == expected["analyse_segments"]
-        for backend, pipeline in list(pipelines.items())[1:]:
-            got = _every_path(pipeline, video, frames)
-            for path, results in expected.items():
-                if path.endswith("segments"):
-                    assert [(s.label, s.start_s, s.end_s) for s in got[path]] == \
-                        [(s.label, s.start_s, s.end_s) for s in results], (backend, path)
-                    np.testing.assert_allclose([s.confidence for s in got[path]], [s.confidence for s in results],
-                                               atol=1e-4)
-                    continue
-                assert len(got[path]) == len(results), (backend, path)
-                for mine, theirs in zip(got[path], results):
-                    np.testing.assert_allclose(mine.pop("probabilities"), theirs["probabilities"], atol=1e-4,
-                                               err_msg=f"{backend} {path}")
-                    assert mine == {k: v for k, v in theirs.items() if k != "probabilities"}, (backend, path)
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["pixel", "pose"])
+def test_every_backend_gives_the_keras_results_on_real_clips(kind, request, shared_dir, tmp_path):
+    """The same on real workout4 clips (any size, real codecs): one of each class."""
+    folders = sorted(p for p in (shared_dir / "data" / "workout4").iterdir() if p.is_dir())
+    videos = [sorted(folder.glob("*.mp4"))[0] for folder in folders]
+    _same_results_through_every_backend(request.getfixturevalue(f"{kind}_run"), videos, tmp_path)
 
 
 def test_the_analysis_is_the_other_paths_from_one_decode(pose_run, synthetic_videos):

@@ -175,7 +175,7 @@ def _curl_sequence(rng, fast_lift: bool, frames=16):
     return keypoints
 
 
-@pytest.mark.parametrize("aggregator", ["lstm", "transformer"])
+@pytest.mark.parametrize("aggregator", ["lstm", pytest.param("transformer", marks=pytest.mark.slow)])
 def test_pose_sequence_heads_separate_motions_differing_only_in_order(aggregator):
     rng = np.random.default_rng(0)
     labels = np.array([0, 1] * 40, dtype=np.int32)

@@ -16,7 +16,9 @@ from toolkit.models.efficientnet import WeightsUnavailableError
 from toolkit.temporal.inference import VideoClassifier
 from toolkit.training.trainer import train_run
 
-ENCODERS = ["custom_cnn", "efficientnet_lite0", "movenet_lightning", "movenet_lightning+efficientnet_lite0"]
+# The joined encoder trains its two parts, each tested alone here; together they take a minute and a half more.
+ENCODERS = ["custom_cnn", "efficientnet_lite0", "movenet_lightning",
+            pytest.param("movenet_lightning+efficientnet_lite0", marks=pytest.mark.slow)]
 
 
 def tiny_config(model_name="custom_cnn", **changes):
