@@ -99,7 +99,10 @@ print(json.dumps({"notes": notes, "run_dir": str(trained.run_dir), "losses": los
 """
 
 
-@pytest.mark.parametrize("model_name", ["efficientnet_lite0", pytest.param("custom_cnn", marks=pytest.mark.slow)])
+# Two TensorFlow processes training in step take a minute on 2 cores: with the slow tests. The custom loop's
+# single-process behaviour is what every fine-tuning test exercises by default.
+@pytest.mark.slow
+@pytest.mark.parametrize("model_name", ["efficientnet_lite0", "custom_cnn"])
 def test_two_workers_on_loopback_train_one_run_through_the_custom_loop(synthetic_frames, tmp_path, model_name):
     import os
 
@@ -128,3 +131,40 @@ def test_two_workers_on_loopback_train_one_run_through_the_custom_loop(synthetic
     assert chief["losses"] and not other["losses"]
     assert chief["weights"] == pytest.approx(other["weights"], rel=1e-5)
     assert (tmp_path / "run" / "vote.keras").is_file()
+
+
+def test_the_custom_loop_learns_logs_and_keeps_its_best_weights_in_one_process(synthetic_frames, tmp_path):
+    """The multi-worker loop (`fit_custom_loop`) under the default one-device strategy: the cheap check that runs by
+    default while the two-process tests are slow."""
+    import csv
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from toolkit.data.manifest import read_manifest
+    from toolkit.data.pipeline import make_frame_dataset
+    from toolkit.models import build_encoder, build_frame_head
+    from toolkit.models.frame_head import build_frame_classifier
+    from toolkit.training.encoder_training import fit_custom_loop
+
+    rows = [r for r in read_manifest(synthetic_frames) if r["label"] in ("squat", "push_up")]
+    class_names = ["push_up", "squat"]
+    config = Config(model_name="custom_cnn", image_size=32, batch_size=8, early_stopping_patience=5, augment=False,
+                    seed=0).validate()
+    keras.utils.set_random_seed(0)
+    encoder = build_encoder("custom_cnn", 32, weights=None)
+    model = build_frame_classifier(encoder, build_frame_head(encoder.output_shape[-1], 2, 8, 0.0))
+    validation = make_frame_dataset(rows, class_names, 32, 8)
+    log, checkpoint = tmp_path / "log.csv", tmp_path / "best.keras"
+    fit_custom_loop(model, tf.distribute.get_strategy(), rows, validation, class_names, config, 3e-3, 4, log,
+                    checkpoint, None)
+    with open(log) as f:
+        epochs = list(csv.DictReader(f))
+    assert len(epochs) == 4 and checkpoint.is_file()
+    losses = [float(e["val_loss"]) for e in epochs]
+    assert min(losses) < losses[0] or float(epochs[-1]["loss"]) < float(epochs[0]["loss"]), epochs
+    # The weights kept are the best epoch's: the saved checkpoint scores what the model scores.
+    saved = keras.models.load_model(checkpoint)
+    images = next(iter(validation))[0]
+    np.testing.assert_allclose(saved(images, training=False), model(images, training=False), atol=1e-5)

@@ -19,6 +19,7 @@ def rows(synthetic_frames):
     return [r for r in rows if r["label"] in ("squat", "push_up")]
 
 
+@pytest.mark.slow  # two Beam worker processes, each starting TensorFlow: half a minute on 2 cores
 def test_two_workers_write_the_features_training_reads(rows, tmp_path):
     report = encode_frames(rows, SPEC, tmp_path, runner="direct", workers=2)
     videos = len({r["video_id"] for r in rows})

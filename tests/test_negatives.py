@@ -95,8 +95,8 @@ def test_bad_negatives_folders_are_refused_with_the_fix(negative_videos, synthet
 
 def test_a_run_with_negatives_learns_other_calibrates_out_of_fold_and_never_names_it(joined, negative_videos,
                                                                                      tmp_path):
-    config = Config(model_name="efficientnet_lite0", image_size=96, frames_per_video=4, head_epochs=30,
-                    early_stopping_patience=30, frame_head_units=16, lstm_units=8, transformer_units=8,
+    config = Config(model_name="efficientnet_lite0", image_size=96, frames_per_video=4, head_epochs=10,
+                    early_stopping_patience=10, frame_head_units=16, lstm_units=8, transformer_units=8,
                     calibration_folds=2, accept_rate=0.9, seed=0).validate()
     subsets = split_manifest(joined.rows, 0.2, 0.3, seed=0)
     trained = train_run(config, joined.rows, subsets, tmp_path / "run", progress=False, log=lambda _: None)
