@@ -206,7 +206,7 @@ def test_the_runtime_classifies_without_tensorflow_and_checks_its_input(pixel_ru
         assert light.label == full.label and light.frames_with_evidence == full.frames_with_evidence
         np.testing.assert_allclose(list(light.probabilities.values()), list(full.probabilities.values()), atol=1e-4)
     with pytest.raises(RunError, match="takes 48x48 frames"):
-        ArtifactVideoClassifier(pixel.path).predict_clip(np.zeros((4, 64, 64, 3), np.uint8))
+        ArtifactVideoClassifier(pixel.path).backend.encode(np.zeros((4, 64, 64, 3), np.uint8))
     (tmp_path / "broken.tflite").write_bytes(pixel.path.read_bytes()[:1000])
     (tmp_path / "broken.tflite.json").write_text(pixel.contract_path.read_text())
     with pytest.raises(RunError, match="damaged or incomplete"):

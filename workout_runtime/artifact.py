@@ -151,14 +151,6 @@ class ArtifactBackend(Backend):
             evidence.append(int(round(float(np.ravel(outputs["frames_with_evidence"])[0]))))
         return np.asarray(probabilities).reshape(len(items), len(self.class_names)), np.asarray(evidence, np.int64)
 
-    def predict_clip(self, frames: np.ndarray) -> tuple[np.ndarray, int]:
-        """Up to T frames in the contract's geometry -> (probabilities `(K,)`, frames with evidence)."""
-        frames = self.encode(frames)[:self.num_frames]
-        clip = np.zeros((1, self.num_frames, *frames.shape[1:]), dtype=np.uint8)
-        clip[0, :len(frames)] = frames
-        probabilities, evidence = self.windows(clip)
-        return probabilities[0], int(evidence[0])
-
 
 class ArtifactVideoClassifier(VideoPipeline):
     """The inference pipeline over an exported artifact (`ArtifactBackend`), as `toolkit`'s `VideoClassifier`

@@ -243,17 +243,27 @@ class VideoPipeline:
             The windows, the segments, and one `RepetitionCount` per segment
             (an empty list without `repetitions`).
         """
+        self._check_timeline(window_s, stride_s, repetitions)
+        period = window_s / self.num_frames
+        every = max(1, int(np.ceil(COUNTING_FPS * period))) if repetitions else 1
+        fine, clip, _ = self.encode_video(path, every_seconds=period / every)
+        return self._timeline(fine, np.asarray(clip.timestamps_s[:len(fine)]), every, period, stride_s, path,
+                              clip.info.duration_s, repetitions)
+
+    def _check_timeline(self, window_s: float, stride_s: float, repetitions: bool) -> None:
+        """Before any decoding: the window and stride are usable, and counting is possible if asked for."""
         if not (window_s > 0 and stride_s > 0):
             raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         if repetitions:
             self._check_counting()
-        period = window_s / self.num_frames
-        every = max(1, int(np.ceil(COUNTING_FPS * period))) if repetitions else 1
-        fine, clip, _ = self.encode_video(path, every_seconds=period / every)
-        fine_times = np.asarray(clip.timestamps_s[:len(fine)])
-        windows = self._timeline_windows(fine[::every], fine_times[::every], period, stride_s, path)
-        segments = merge_windows(windows, clip.info.duration_s)
-        counts = self._segment_counts(fine, fine_times, windows, segments) if repetitions else []
+
+    def _timeline(self, items: np.ndarray, times_s: np.ndarray, every: int, period: float, stride_s: float, path,
+                  duration_s: float, repetitions: bool):
+        """Windows over every `every`-th item (read each `period` seconds), their segments, and with `repetitions`
+        each segment's count over all the items."""
+        windows = self._timeline_windows(items[::every], times_s[::every], period, stride_s, path)
+        segments = merge_windows(windows, duration_s)
+        counts = self._segment_counts(items, times_s, windows, segments) if repetitions else []
         return windows, segments, counts
 
     # --- repetitions ---
@@ -313,10 +323,14 @@ class VideoPipeline:
         verdict = self.verdict(features[inside], start_s=repetition.start_s, end_s=repetition.end_s)
         return dataclasses.replace(repetition, label=verdict.label, confidence=round(float(verdict.confidence), 4))
 
-    def _whole_video_count(self, items, times_s, path, duration_s) -> tuple[VideoPrediction, RepetitionCount]:
-        verdict = self.verdict(items[uniform_indices(len(items), self.num_frames)], str(path), 0.0, duration_s)
+    def _sampled_verdict(self, items: np.ndarray, path, duration_s: float) -> VideoPrediction:
+        """The verdict on `num_frames` of a whole video's items, spread uniformly."""
+        return self.verdict(items[uniform_indices(len(items), self.num_frames)], str(path), 0.0, duration_s)
+
+    def _whole_video_count(self, items: np.ndarray, times_s: np.ndarray, verdict: VideoPrediction) -> RepetitionCount:
+        """The whole video's repetitions, counted as the exercise its verdict names (or its top one, unconfirmed)."""
         label, unconfirmed = counting_label([verdict])
-        return verdict, self.count(items, times_s, label, unconfirmed=unconfirmed)
+        return self.count(items, times_s, label, unconfirmed=unconfirmed)
 
     def classify_with_repetitions(self, path: str | os.PathLike,
                                   fps: float = COUNTING_FPS) -> tuple[VideoPrediction, RepetitionCount]:
@@ -332,7 +346,8 @@ class VideoPipeline:
         duration = header_duration_s(path)
         period = min(1.0 / fps, duration / self.num_frames) if duration > 0 else 1.0 / fps
         items, clip, _ = self.encode_video(path, every_seconds=period)
-        return self._whole_video_count(items, clip.timestamps_s, path, clip.info.duration_s)
+        verdict = self._sampled_verdict(items, path, clip.info.duration_s)
+        return verdict, self._whole_video_count(items, clip.timestamps_s, verdict)
 
     # --- everything at once ---
 
@@ -345,11 +360,8 @@ class VideoPipeline:
         over a short video) or counting (`COUNTING_FPS`) needs more; each
         consumer reads its share of the same items.
         """
-        if not (window_s > 0 and stride_s > 0):
-            raise ValueError(f"Received: window_s={window_s!r}, stride_s={stride_s!r}; expected positive numbers")
         repetitions = bool(self.repetition_signals) if repetitions is None else repetitions
-        if repetitions:
-            self._check_counting()
+        self._check_timeline(window_s, stride_s, repetitions)
         period, duration = window_s / self.num_frames, header_duration_s(path)
         finest = min(period, duration / self.num_frames if duration > 0 else period,
                      1.0 / COUNTING_FPS if repetitions else period)
@@ -358,15 +370,10 @@ class VideoPipeline:
         items, clip, frames = self.encode_video(path, every_seconds=period / every,
                                                 keep=uniform_indices(expected, frames_kept))
         times = np.asarray(clip.timestamps_s[:len(items)])
-        windows = self._timeline_windows(items[::every], times[::every], period, stride_s, path)
-        segments = merge_windows(windows, clip.info.duration_s)
-        if repetitions:
-            verdict, count = self._whole_video_count(items, times, path, clip.info.duration_s)
-            segment_counts = self._segment_counts(items, times, windows, segments)
-        else:
-            verdict = self.verdict(items[uniform_indices(len(items), self.num_frames)], str(path), 0.0,
-                                   clip.info.duration_s)
-            count, segment_counts = None, []
+        windows, segments, segment_counts = self._timeline(items, times, every, period, stride_s, path,
+                                                           clip.info.duration_s, repetitions)
+        verdict = self._sampled_verdict(items, path, clip.info.duration_s)
+        count = self._whole_video_count(items, times, verdict) if repetitions else None
         return Analysis(verdict, windows, segments, count, segment_counts, frames,
                         self.backend.keypoints(frames) if len(frames) else None)
 
